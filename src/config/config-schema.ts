@@ -1,0 +1,101 @@
+/**
+ * The JSON Schema of config/hot-loading.yaml (contract section 6). Every object closes its keys:
+ * an unknown key is an error naming its path, never silently ignored. Durations are in seconds.
+ */
+export const hotLoadingSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    enabled: { type: 'boolean', default: true },
+    development_mode: { type: 'boolean', default: false },
+    log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    plugins: {
+      type: 'array',
+      default: [],
+      items: {
+        oneOf: [
+          { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', minLength: 1 } } },
+          {
+            type: 'object', additionalProperties: false, required: ['fromPackage'],
+            properties: { fromPackage: { type: 'string', minLength: 1 }, version: { type: 'string', minLength: 1 } },
+          },
+        ],
+      },
+    },
+    watch: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        patterns: { type: 'array', items: { type: 'string' }, default: ['plugins/**/*.{ts,mts,js,mjs,json}', 'config/**/*.yaml', 'schemas/**/*.json'] },
+        ignore: { type: 'array', items: { type: 'string' }, default: ['**/node_modules/**', '**/.*', '**/.*/**', '**/*.test.ts'] },
+      },
+    },
+    reload: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        automatic: { type: 'boolean', default: true },
+        validation: { type: 'boolean', default: true },
+        backup_state: { type: 'boolean', default: false },
+        timeout: { type: 'number', exclusiveMinimum: 0, default: 30 },
+      },
+    },
+    development: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        debug_logging: { type: 'boolean', default: false },
+        preserve_breakpoints: { type: 'boolean', default: false },
+        auto_install_deps: { type: 'boolean', default: false },
+        reload_on_import_error: { type: 'boolean', default: false },
+      },
+    },
+    safety: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        validate_before_reload: { type: 'boolean', default: true },
+        rollback_on_failure: { type: 'boolean', default: true },
+        max_reload_attempts: { type: 'integer', minimum: 1, default: 3 },
+        cooldown_period: { type: 'number', minimum: 0, default: 0.3 },
+      },
+    },
+  },
+} as const;
+
+export const configFileSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { hot_loading: { ...hotLoadingSchema, default: {} } },
+} as const;
+
+export type PluginSource = { path: string } | { fromPackage: string; version?: string };
+
+export interface ResolvedConfig {
+  readonly root: string;
+  /** The file the config came from, when it came from one. */
+  readonly file?: string;
+  readonly enabled: boolean;
+  readonly developmentMode: boolean;
+  readonly logLevel: string;
+  readonly plugins: readonly PluginSource[];
+  readonly watch: { readonly enabled: boolean; readonly patterns: readonly string[]; readonly ignore: readonly string[] };
+  readonly reload: { readonly automatic: boolean; readonly validation: boolean; readonly backupState: boolean; readonly timeoutSeconds: number };
+  readonly development: {
+    readonly debugLogging: boolean;
+    readonly preserveBreakpoints: boolean;
+    readonly autoInstallDeps: boolean;
+    readonly reloadOnImportError: boolean;
+  };
+  readonly safety: {
+    readonly validateBeforeReload: boolean;
+    readonly rollbackOnFailure: boolean;
+    readonly maxReloadAttempts: number;
+    readonly cooldownSeconds: number;
+  };
+}

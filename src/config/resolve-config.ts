@@ -1,0 +1,91 @@
+/**
+ * User options → defaults → validation (messages naming the key path) → a frozen ResolvedConfig.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { PlugvisorError } from '../errors.js';
+import { configFileSchema, type PluginSource, type ResolvedConfig } from './config-schema.js';
+import { compileSchema, describeSchemaErrors } from './schema-validator.js';
+
+const validateConfigFile = compileSchema(configFileSchema);
+
+/** The `config` option: a path (relative to root), a config object (partial), or nothing. */
+export type ConfigInput = string | Record<string, unknown> | undefined;
+
+export function resolveConfig(root: string, input: ConfigInput): ResolvedConfig {
+  const absRoot = resolve(root);
+  if (typeof input === 'string') {
+    const file = isAbsolute(input) ? input : resolve(absRoot, input);
+    return resolveConfigObject(absRoot, readConfigFile(file), file);
+  }
+  return resolveConfigObject(absRoot, input ?? {}, undefined);
+}
+
+export function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new PlugvisorError('PLUGVISOR_CONFIG_NOT_FOUND', `config file ${file} does not exist`, { file });
+    throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `config file ${file} cannot be read: ${(err as Error).message}`, { file, cause: err });
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (err) {
+    throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `config file ${file} is not valid YAML: ${(err as Error).message}`, { file, cause: err });
+  }
+}
+
+/**
+ * Accepts the file's shape ({ hot_loading: {...} }) or, for a config object, the body of
+ * hot_loading directly.
+ */
+export function resolveConfigObject(root: string, raw: unknown, file: string | undefined): ResolvedConfig {
+  const where = file ?? 'config object';
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `${where}: the configuration must be a mapping with a "hot_loading" key`, { file });
+  }
+  const wrapped = structuredClone(file === undefined && !('hot_loading' in raw) ? { hot_loading: raw } : raw) as { hot_loading: Record<string, any> };
+  if (!validateConfigFile(wrapped)) {
+    throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `${where}: ${describeSchemaErrors(validateConfigFile.errors)}`, { file });
+  }
+  const h = wrapped.hot_loading;
+  const config: ResolvedConfig = {
+    root,
+    file,
+    enabled: h.enabled,
+    developmentMode: h.development_mode,
+    logLevel: h.development_mode || h.development.debug_logging ? 'debug' : h.log_level,
+    plugins: (h.plugins as PluginSource[]).map((p) => Object.freeze({ ...p })),
+    watch: { enabled: h.watch.enabled, patterns: h.watch.patterns, ignore: h.watch.ignore },
+    reload: {
+      automatic: h.reload.automatic,
+      validation: h.reload.validation,
+      backupState: h.reload.backup_state,
+      timeoutSeconds: h.reload.timeout,
+    },
+    development: {
+      debugLogging: h.development.debug_logging,
+      preserveBreakpoints: h.development.preserve_breakpoints,
+      autoInstallDeps: h.development.auto_install_deps,
+      reloadOnImportError: h.development.reload_on_import_error,
+    },
+    safety: {
+      validateBeforeReload: h.safety.validate_before_reload,
+      rollbackOnFailure: h.safety.rollback_on_failure,
+      maxReloadAttempts: h.safety.max_reload_attempts,
+      cooldownSeconds: h.safety.cooldown_period,
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

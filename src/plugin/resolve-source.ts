@@ -1,0 +1,45 @@
+/**
+ * Where a plugin's folder is: a path (absolute, or relative to the project root), or an npm package
+ * installed in node_modules (searched from the root upward), with an optional semver range.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import semver from 'semver';
+import { PlugvisorError } from '../errors.js';
+
+export type LoadSource = string | { path: string } | { fromPackage: string; version?: string };
+
+export function resolvePluginDir(root: string, source: LoadSource): string {
+  if (typeof source === 'string' || 'path' in source) {
+    const path = typeof source === 'string' ? source : source.path;
+    const dir = isAbsolute(path) ? path : resolve(root, path);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new PlugvisorError('PLUGVISOR_MANIFEST_NOT_FOUND', `plugin folder ${dir} does not exist`, { file: dir });
+    }
+    return dir;
+  }
+  return resolvePackageDir(root, source.fromPackage, source.version);
+}
+
+function resolvePackageDir(root: string, name: string, range: string | undefined): string {
+  if (range !== undefined && semver.validRange(range) === null) {
+    throw new PlugvisorError('PLUGVISOR_PACKAGE_NOT_FOUND', `package "${name}": ${JSON.stringify(range)} is not a semver range`, { plugin: name });
+  }
+  const searched: string[] = [];
+  for (let dir = resolve(root); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    searched.push(candidate);
+    const manifest = join(candidate, 'package.json');
+    if (existsSync(manifest)) {
+      const version = (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version;
+      if (range !== undefined && (version === undefined || !semver.satisfies(version, range))) {
+        throw new PlugvisorError('PLUGVISOR_PACKAGE_NOT_FOUND',
+          `package "${name}" is installed at ${candidate} in version ${version ?? '(none)'}, outside the range ${range}`, { plugin: name, file: manifest });
+      }
+      return candidate;
+    }
+    if (dirname(dir) === dir) break;
+  }
+  throw new PlugvisorError('PLUGVISOR_PACKAGE_NOT_FOUND',
+    `package "${name}" is not installed (looked in ${searched.slice(0, 3).join(', ')}${searched.length > 3 ? ', …' : ''}); run npm install ${name}`, { plugin: name });
+}

@@ -1,0 +1,25 @@
+import { PlugvisorError } from '../errors.js';
+
+/** Why a worker was replaced (contract: `reason` of PLUGVISOR_PLUGIN_CRASHED). */
+export type CrashReason = 'exit' | 'oom' | 'uncaught' | 'unresponsive';
+
+export interface WorkerDeath {
+  reason: CrashReason;
+  exitCode?: number;
+  error?: Error;
+}
+
+export function crashedError(plugin: string, death: WorkerDeath, what: string): PlugvisorError {
+  const why = {
+    exit: `its worker exited${death.exitCode === undefined ? '' : ` with code ${death.exitCode}`}`,
+    oom: 'its worker ran out of memory',
+    uncaught: `its worker died of an uncaught error: ${death.error?.message ?? 'unknown'}`,
+    unresponsive: 'its worker stopped answering and was terminated',
+  }[death.reason];
+  return new PlugvisorError('PLUGVISOR_PLUGIN_CRASHED', `plugin "${plugin}": ${what} failed because ${why}`, {
+    plugin,
+    reason: death.reason,
+    exitCode: death.exitCode,
+    cause: death.error,
+  });
+}

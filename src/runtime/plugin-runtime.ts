@@ -1,0 +1,411 @@
+/**
+ * One loaded plugin on the host: its route (where calls go), its pending calls, its worker and the
+ * restart policy that replaces the worker when it dies.
+ *
+ *   call() ──▶ CallTable (id, deadline) ──▶ route open?  ──yes──▶ transport.send (batched)
+ *                                           │no (starting, restarting, reload pause)
+ *                                           └──▶ #queue, released in issue order
+ *
+ * Every pending call remembers the worker generation it was sent to: a reply from any other
+ * generation is late (its worker was replaced) and is dropped and counted, never matched.
+ */
+import type { Logger } from 'pino';
+import { PlugvisorError } from '../errors.js';
+import { CallTable, type PendingCall } from '../protocol/call-table.js';
+import type { CallMessage, ErrMessage, OkMessage, PeerWiring, PluginShape } from '../protocol/messages.js';
+import { fromWireError } from '../protocol/wire-error.js';
+import type { CompiledPlugin } from '../plugin/compile-plugin.js';
+import type { PluginManifest } from '../plugin/manifest.js';
+import { crashedError, type WorkerDeath } from './crash.js';
+import { RestartPolicy } from './restart-policy.js';
+import { WorkerTransport } from './worker-transport.js';
+
+export type PluginStatus = 'registered' | 'starting' | 'serving' | 'reloading' | 'restarting' | 'failed' | 'stopping' | 'stopped';
+
+/** What the supervisor lends a plugin runtime. */
+export interface RuntimeHooks {
+  /** Fresh channels to this plugin's dependencies (starting lazy ones). */
+  wireDependencies(runtime: PluginRuntime): Promise<PeerWiring[]>;
+  /** A new worker of this plugin serves: give its dependents channels to it. */
+  workerReady(runtime: PluginRuntime): Promise<void>;
+  emit(event: 'crash' | 'restart', payload: Record<string, unknown>): void;
+  /** The state a crash restart starts from (a backup), or undefined for state(). */
+  restartState(runtime: PluginRuntime): Promise<{ state: Uint8Array; source: string } | undefined>;
+  log: Logger;
+  logLevel: string;
+  startTimeoutMs: number;
+}
+
+/** What a plugin version is made of: manifest, compiled code and validated config. */
+export interface PluginBuild {
+  manifest: PluginManifest;
+  compiled: CompiledPlugin;
+  config: unknown;
+}
+
+type Call = PendingCall & { args: unknown[] };
+
+export interface CallStats {
+  calls: number;
+  errors: number;
+  timeouts: number;
+  lateReplies: number;
+  restarts: number;
+}
+
+export class PluginRuntime {
+  readonly name: string;
+  readonly #hooks: RuntimeHooks;
+  readonly #calls: CallTable;
+  readonly #restartPolicy: RestartPolicy;
+  #build: PluginBuild;
+  #status: PluginStatus = 'registered';
+  #transport: WorkerTransport | undefined;
+  #shape: PluginShape | undefined;
+  #commands: Set<string> | undefined;
+  #generation = 0;
+  /** Calls waiting for the route to open, in issue order. */
+  #queue: Call[] = [];
+  #routeOpen = false;
+  #starting: Promise<void> | undefined;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #checkingLiveness = false;
+  #drainWaiters: Array<() => void> = [];
+  #lastLoaded: Date | undefined;
+  #reloadCount = 0;
+  #failure: Error | undefined;
+  readonly stats: CallStats = { calls: 0, errors: 0, timeouts: 0, lateReplies: 0, restarts: 0 };
+
+  constructor(build: PluginBuild, hooks: RuntimeHooks) {
+    this.name = build.manifest.name;
+    this.#build = build;
+    this.#hooks = hooks;
+    this.#restartPolicy = new RestartPolicy(build.manifest.restart);
+    this.#calls = new CallTable((call) => this.#onTimeout(call as Call));
+  }
+
+  get status(): PluginStatus {
+    return this.#status;
+  }
+
+  get manifest(): PluginManifest {
+    return this.#build.manifest;
+  }
+
+  get build(): PluginBuild {
+    return this.#build;
+  }
+
+  get shape(): PluginShape | undefined {
+    return this.#shape;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get lastLoaded(): Date | undefined {
+    return this.#lastLoaded;
+  }
+
+  get reloadCount(): number {
+    return this.#reloadCount;
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  get transport(): WorkerTransport | undefined {
+    return this.#transport;
+  }
+
+  get pendingCalls(): number {
+    return this.#calls.size;
+  }
+
+  /** Start the worker now (eager activation), or on the first call (lazy). Concurrent callers share one start. */
+  ensureStarted(): Promise<void> {
+    if (this.#status === 'serving' || this.#status === 'reloading') return Promise.resolve();
+    if (this.#status === 'failed') return Promise.reject(this.#failedError());
+    if (this.#status === 'stopping' || this.#status === 'stopped') return Promise.reject(this.#stoppedError('start'));
+    if (this.#starting === undefined) {
+      this.#status = 'starting';
+      this.#starting = this.#startFirst().finally(() => {
+        this.#starting = undefined;
+      });
+    }
+    return this.#starting;
+  }
+
+  call(command: string, args: unknown[]): Promise<unknown> {
+    const status = this.#status;
+    if (status === 'failed') return Promise.reject(this.#failedError());
+    if (status === 'stopping' || status === 'stopped') return Promise.reject(this.#stoppedError(`call ${command}`));
+    if (this.#commands !== undefined && !this.#commands.has(command)) {
+      return Promise.reject(new PlugvisorError('PLUGVISOR_COMMAND_NOT_FOUND',
+        `plugin "${this.name}" has no command "${command}" (commands: ${[...this.#commands].join(', ') || 'none'})`, { plugin: this.name, command }));
+    }
+    this.stats.calls++;
+    return new Promise((resolve, reject) => {
+      const call = this.#calls.add(command, this.#build.manifest.limits.callTimeoutMs, resolve, reject) as Call;
+      call.args = args;
+      if (this.#routeOpen) this.#send(call);
+      else this.#queue.push(call);
+      if (status === 'registered') this.ensureStarted().catch(() => { /* the queued call is failed by the start */ });
+    });
+  }
+
+  /** Hold new calls on the host, in order (the reload pause). */
+  pauseRoute(): void {
+    this.#routeOpen = false;
+  }
+
+  /** Let calls through to the current worker again, queued ones first. */
+  resumeRoute(): void {
+    this.#routeOpen = true;
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const call of queue) this.#send(call);
+  }
+
+  /** Resolves when no call sent to the current worker is still waiting for its reply. */
+  drain(): Promise<void> {
+    if (this.#inFlight() === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Stop: drain calls in flight (bounded), dispose the plugin, end its worker. Safe to call twice. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.#status === 'stopped') return;
+    const wasStarting = this.#starting;
+    this.#status = 'stopping';
+    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    if (wasStarting !== undefined) await wasStarting.catch(() => undefined);
+    this.#failQueued(() => this.#stoppedError('call'));
+    const transport = this.#transport;
+    if (transport !== undefined && transport.alive) {
+      await withTimeout(this.drain(), timeoutMs);
+      await transport.control('dispose', null, timeoutMs).catch((err: Error) =>
+        this.#hooks.log.warn({ plugin: this.name, err }, 'dispose() failed'));
+      await transport.terminate();
+    }
+    this.#calls.failWhere(() => true, (c) => this.#stoppedError(`call ${c.command}`));
+    this.#calls.close();
+    this.#transport = undefined;
+    this.#status = 'stopped';
+  }
+
+  #startFirst(): Promise<void> {
+    return this.#startWorker(undefined).then(
+      () => {
+        this.#lastLoaded = new Date();
+      },
+      (err: Error) => {
+        // A plugin that cannot start fails its waiting calls with the reason, and can be retried.
+        this.#status = 'registered';
+        this.#failQueued(() => err);
+        throw err;
+      },
+    );
+  }
+
+  /** Start a worker, activate it with `state` (or a fresh one), make it the route's target. */
+  async #startWorker(restored: { state: Uint8Array; source: string } | undefined): Promise<void> {
+    const transport = await this.spawn(this.#build);
+    try {
+      await this.activate(transport, restored?.state, undefined);
+    } catch (err) {
+      await transport.terminate();
+      throw err;
+    }
+    this.#adopt(transport);
+    await this.#hooks.workerReady(this);
+    this.#status = 'serving';
+    this.resumeRoute();
+  }
+
+  /** Start a worker for `build`, loaded but not activated. */
+  spawn(build: PluginBuild): Promise<WorkerTransport> {
+    const { manifest, compiled, config } = build;
+    const generation = ++this.#generation;
+    let transport: WorkerTransport | undefined;
+    return WorkerTransport.start({
+      workerData: {
+        protocol: 1,
+        plugin: manifest.name,
+        version: manifest.version,
+        generation,
+        moduleUrl: compiled.moduleUrl,
+        entryFile: manifest.entryFile,
+        config,
+        logLevel: this.#hooks.logLevel,
+      },
+      resourceLimits: {
+        maxOldGenerationSizeMb: manifest.limits.maxOldGenerationSizeMb,
+        maxYoungGenerationSizeMb: manifest.limits.maxYoungGenerationSizeMb,
+        stackSizeMb: manifest.limits.stackSizeMb,
+      },
+      startTimeoutMs: this.#hooks.startTimeoutMs,
+      onReply: (reply) => this.#onReply(reply),
+      onCloneError: (message, err) => this.#onCloneError(message, err),
+      onDeath: (death) => {
+        if (transport !== undefined) this.#onDeath(transport, death);
+      },
+    }).then((t) => (transport = t));
+  }
+
+  /** Activate a loaded worker: wire its dependencies, restore or create its state, run setup. */
+  async activate(transport: WorkerTransport, state: Uint8Array | undefined, fromVersion: string | undefined): Promise<void> {
+    const peers = await this.#hooks.wireDependencies(this);
+    const timeoutMs = this.#hooks.startTimeoutMs;
+    await transport.control('activate', { state, fromVersion, peers }, timeoutMs, peers.map((p) => p.port));
+  }
+
+  /** Make `transport` the worker calls go to. */
+  #adopt(transport: WorkerTransport): void {
+    this.#transport = transport;
+    this.#shape = transport.shape;
+    this.#commands = new Set(transport.shape.commands);
+  }
+
+  #send(call: Call): void {
+    const transport = this.#transport!;
+    call.sentTo = transport.generation;
+    transport.send({ t: 'call', id: call.id, c: call.command, a: call.args });
+  }
+
+  #onReply(reply: OkMessage | ErrMessage): void {
+    const call = this.#calls.get(reply.id);
+    if (call === undefined || call.sentTo !== reply.g) {
+      this.stats.lateReplies++;
+      return;
+    }
+    this.#calls.take(reply.id);
+    if (reply.t === 'ok') {
+      call.resolve(reply.v);
+    } else {
+      this.stats.errors++;
+      call.reject(fromWireError(reply.e, 'PLUGVISOR_COMMAND_FAILED', { plugin: this.name, command: call.command }));
+    }
+    if (this.#drainWaiters.length > 0) this.#checkDrained();
+  }
+
+  #onCloneError(message: CallMessage, err: unknown): void {
+    const call = this.#calls.take(message.id);
+    if (call === undefined) return;
+    this.stats.errors++;
+    call.reject(new PlugvisorError('PLUGVISOR_ARGS_NOT_CLONEABLE',
+      `plugin "${this.name}": the arguments of "${message.c}" cannot be sent to its worker: ${(err as Error).message}`,
+      { plugin: this.name, command: message.c, cause: err }));
+    if (this.#drainWaiters.length > 0) this.#checkDrained();
+  }
+
+  #onTimeout(call: Call): void {
+    this.stats.timeouts++;
+    this.stats.errors++;
+    if (call.sentTo === 0) this.#queue = this.#queue.filter((c) => c !== call);
+    const timeoutMs = this.#build.manifest.limits.callTimeoutMs;
+    call.reject(new PlugvisorError('PLUGVISOR_CALL_TIMEOUT',
+      `plugin "${this.name}": call "${call.command}" did not settle within ${timeoutMs} ms`, { plugin: this.name, command: call.command, timeoutMs }));
+    if (this.#drainWaiters.length > 0) this.#checkDrained();
+    const transport = this.#transport;
+    if (transport !== undefined && call.sentTo === transport.generation) this.#checkLiveness(transport);
+  }
+
+  /** A timeout alone does not restart a worker: only one whose event loop no longer answers. */
+  #checkLiveness(transport: WorkerTransport): void {
+    if (this.#checkingLiveness || !transport.alive) return;
+    this.#checkingLiveness = true;
+    void transport.ping(this.#build.manifest.limits.pingTimeoutMs).then((answered) => {
+      this.#checkingLiveness = false;
+      if (!answered && transport.alive) {
+        this.#hooks.log.warn({ plugin: this.name, generation: transport.generation }, 'worker stopped answering; terminating it');
+        transport.kill('unresponsive');
+      }
+    });
+  }
+
+  #onDeath(transport: WorkerTransport, death: WorkerDeath): void {
+    const failed = this.#calls.failWhere((c) => c.sentTo === transport.generation, (c) => crashedError(this.name, death, `call "${c.command}"`));
+    this.stats.errors += failed;
+    if (this.#drainWaiters.length > 0) this.#checkDrained();
+    if (transport !== this.#transport) return; // a standby or replaced worker: the reload handles it
+    this.#routeOpen = false;
+    this.#hooks.log.error({ plugin: this.name, generation: transport.generation, reason: death.reason, err: death.error, failedCalls: failed }, 'plugin worker crashed');
+    this.#hooks.emit('crash', { plugin: this.name, reason: death.reason, generation: transport.generation, failedCalls: failed, error: death.error?.message });
+    if (this.#status === 'stopping' || this.#status === 'stopped') return;
+    this.#scheduleRestart(death);
+  }
+
+  #scheduleRestart(death: WorkerDeath): void {
+    const decision = this.#restartPolicy.onCrash();
+    if (!decision.restart) {
+      this.#status = 'failed';
+      const { maxRestarts, windowSeconds } = this.#build.manifest.restart;
+      this.#failure = crashedError(this.name, death, `restart (more than ${maxRestarts} restarts in ${windowSeconds} s)`);
+      this.#hooks.log.error({ plugin: this.name, restartsInWindow: decision.restartsInWindow }, 'restart intensity exceeded; plugin failed');
+      this.#failQueued(() => this.#failedError());
+      return;
+    }
+    this.#status = 'restarting';
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      void this.#restart(decision.attempt, decision.delayMs);
+    }, decision.delayMs);
+  }
+
+  async #restart(attempt: number, delayMs: number): Promise<void> {
+    if (this.#status !== 'restarting') return;
+    const t0 = performance.now();
+    try {
+      const restored = await this.#hooks.restartState(this);
+      await this.#startWorker(restored);
+      this.stats.restarts++;
+      this.#hooks.emit('restart', {
+        plugin: this.name, attempt, delayMs, generation: this.#generation,
+        state: restored === undefined ? 'fresh' : restored.source, durationMs: performance.now() - t0,
+      });
+    } catch (err) {
+      if (this.#status !== 'restarting') return;
+      this.#hooks.log.error({ plugin: this.name, err }, 'restart failed');
+      this.#scheduleRestart({ reason: 'exit', error: err as Error });
+    }
+  }
+
+  #inFlight(): number {
+    const generation = this.#transport?.generation;
+    let n = 0;
+    for (const call of this.#calls.values()) if (call.sentTo !== 0 && call.sentTo === generation) n++;
+    return n;
+  }
+
+  #checkDrained(): void {
+    if (this.#inFlight() > 0) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #failQueued(makeError: () => Error): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const call of queue) {
+      if (this.#calls.take(call.id) !== undefined) call.reject(makeError());
+    }
+  }
+
+  #failedError(): PlugvisorError {
+    return new PlugvisorError('PLUGVISOR_PLUGIN_FAILED',
+      `plugin "${this.name}" has failed and is not restarted: ${this.#failure?.message ?? 'too many restarts'}`, { plugin: this.name, cause: this.#failure });
+  }
+
+  #stoppedError(what: string): PlugvisorError {
+    return new PlugvisorError('PLUGVISOR_PLUGIN_STOPPED', `plugin "${this.name}" was stopped before ${what} could run`, { plugin: this.name });
+  }
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}

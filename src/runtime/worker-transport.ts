@@ -1,0 +1,220 @@
+/**
+ * One plugin worker seen from the host: starts it, posts calls (batched per tick), answers
+ * management requests, and reports an unexpected death once, with its reason. It keeps no call
+ * bookkeeping of its own: the plugin runtime owns the pending calls, so that calls survive the
+ * worker they were queued for.
+ */
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { PlugvisorError } from '../errors.js';
+import type { CallMessage, ControlOp, ControlOps, ControlResponse, ErrMessage, OkMessage, PluginShape, PluginWorkerData, WorkerToHost } from '../protocol/messages.js';
+import { Outbox } from '../protocol/outbox.js';
+import { fromWireError } from '../protocol/wire-error.js';
+import { crashedError, type WorkerDeath } from './crash.js';
+import { PLUGIN_WORKER_URL } from './worker-url.js';
+
+export interface WorkerTransportOptions {
+  workerData: PluginWorkerData;
+  resourceLimits: ResourceLimits;
+  startTimeoutMs: number;
+  execArgv?: string[];
+  onReply(reply: OkMessage | ErrMessage): void;
+  onCloneError(call: CallMessage, err: unknown): void;
+  /** The worker died without being asked to: called once. */
+  onDeath(death: WorkerDeath): void;
+}
+
+interface PendingControl {
+  op: ControlOp;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class WorkerTransport {
+  readonly generation: number;
+  readonly plugin: string;
+  readonly #worker: Worker;
+  readonly #outbox: Outbox<CallMessage>;
+  readonly #control = new Map<number, PendingControl>();
+  readonly #options: WorkerTransportOptions;
+  #nextControlId = 1;
+  #shape: PluginShape | undefined;
+  #dead: WorkerDeath | undefined;
+  #terminating = false;
+  #lastError: Error | undefined;
+  #exited: Promise<void>;
+
+  private constructor(options: WorkerTransportOptions) {
+    this.#options = options;
+    this.generation = options.workerData.generation;
+    this.plugin = options.workerData.plugin;
+    this.#worker = new Worker(PLUGIN_WORKER_URL, {
+      workerData: options.workerData,
+      resourceLimits: options.resourceLimits,
+      execArgv: options.execArgv,
+      name: `plugvisor:${options.workerData.plugin}#${options.workerData.generation}`,
+    });
+    this.#outbox = new Outbox<CallMessage>(this.#worker, options.onCloneError);
+    this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
+  }
+
+  /** Start a worker and wait until it has imported the plugin and reported its shape. */
+  static start(options: WorkerTransportOptions): Promise<WorkerTransport> {
+    const t = new WorkerTransport(options);
+    return t.#waitLoaded().then(() => t);
+  }
+
+  get shape(): PluginShape {
+    if (this.#shape === undefined) throw new Error('worker not loaded');
+    return this.#shape;
+  }
+
+  get alive(): boolean {
+    return this.#dead === undefined && !this.#terminating;
+  }
+
+  get threadId(): number {
+    return this.#worker.threadId;
+  }
+
+  send(call: CallMessage): void {
+    this.#outbox.push(call);
+  }
+
+  /** A management request with its own timeout; rejects with the worker's error or a crash. */
+  control<K extends ControlOp>(op: K, payload: ControlOps[K]['req'], timeoutMs: number, transfer?: readonly any[]): Promise<ControlOps[K]['res']> {
+    if (this.#dead !== undefined) return Promise.reject(crashedError(this.plugin, this.#dead, op));
+    const id = this.#nextControlId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#control.delete(id);
+        reject(new PlugvisorError('PLUGVISOR_CALL_TIMEOUT', `plugin "${this.plugin}": ${op} did not answer within ${timeoutMs} ms`, { plugin: this.plugin, op }));
+      }, timeoutMs);
+      this.#control.set(id, { op, resolve: resolve as (v: unknown) => void, reject, timer });
+      // Management requests overtake nothing: flush the calls posted before them first.
+      this.#outbox.flush();
+      this.#worker.postMessage({ t: 'req', id, op, p: payload }, transfer);
+    });
+  }
+
+  /** True when the worker's event loop answers within timeoutMs. */
+  async ping(timeoutMs: number): Promise<boolean> {
+    try {
+      await this.control('ping', null, timeoutMs);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stop the worker on purpose: no death is reported. */
+  async terminate(): Promise<void> {
+    this.#terminating = true;
+    this.#outbox.flush();
+    await this.#worker.terminate();
+    this.#failControl({ reason: 'exit' });
+  }
+
+  /** Kill a worker that misbehaves: reported as a death with this reason. */
+  kill(reason: WorkerDeath['reason']): void {
+    if (this.#dead !== undefined || this.#terminating) return;
+    this.#die({ reason });
+    void this.#worker.terminate();
+  }
+
+  /** Resolves once the worker thread has ended. */
+  exited(): Promise<void> {
+    return this.#exited;
+  }
+
+  #waitLoaded(): Promise<void> {
+    const { startTimeoutMs } = this.#options;
+    return new Promise((resolve, reject) => {
+      const fail = (err: PlugvisorError): void => {
+        clearTimeout(timer);
+        this.#terminating = true;
+        void this.#worker.terminate();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new PlugvisorError('PLUGVISOR_PLUGIN_LOAD_FAILED',
+        `plugin "${this.plugin}": its worker did not load within ${startTimeoutMs} ms`, { plugin: this.plugin })), startTimeoutMs);
+      const onEarlyError = (err: Error): void => {
+        this.#lastError = err;
+      };
+      const onEarlyExit = (code: number): void => {
+        const why = this.#lastError ? `died while loading: ${this.#lastError.message}` : `exited with code ${code} while loading`;
+        fail(new PlugvisorError('PLUGVISOR_PLUGIN_LOAD_FAILED', `plugin "${this.plugin}": its worker ${why}`, {
+          plugin: this.plugin, file: this.#options.workerData.entryFile, cause: this.#lastError,
+        }));
+      };
+      this.#worker.on('error', onEarlyError);
+      this.#worker.once('exit', onEarlyExit);
+      this.#worker.once('message', (msg: WorkerToHost) => {
+        this.#worker.off('error', onEarlyError);
+        this.#worker.off('exit', onEarlyExit);
+        if (msg.t === 'loaded') {
+          clearTimeout(timer);
+          this.#shape = msg.shape;
+          this.#listen();
+          resolve();
+        } else if (msg.t === 'load-failed') {
+          const err = fromWireError(msg.e, 'PLUGVISOR_PLUGIN_LOAD_FAILED', { plugin: this.plugin });
+          fail(err as PlugvisorError);
+        } else {
+          fail(new PlugvisorError('PLUGVISOR_PLUGIN_LOAD_FAILED', `plugin "${this.plugin}": unexpected first message ${msg.t}`, { plugin: this.plugin }));
+        }
+      });
+    });
+  }
+
+  #listen(): void {
+    const { onReply } = this.#options;
+    this.#worker.on('message', (msg: WorkerToHost) => {
+      switch (msg.t) {
+        case 'ok':
+        case 'err':
+          onReply(msg);
+          break;
+        case 'batch':
+          for (const m of msg.m) onReply(m);
+          break;
+        case 'res':
+          this.#settleControl(msg);
+          break;
+        default:
+          throw new Error(`plugvisor: unexpected message from plugin "${this.plugin}" worker: ${JSON.stringify((msg as { t?: unknown }).t)}`);
+      }
+    });
+    this.#worker.on('error', (err: Error & { code?: string }) => {
+      this.#lastError = err;
+      this.#die({ reason: err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom' : 'uncaught', error: err });
+    });
+    this.#worker.on('exit', (exitCode) => {
+      this.#die({ reason: 'exit', exitCode });
+    });
+  }
+
+  #die(death: WorkerDeath): void {
+    if (this.#dead !== undefined || this.#terminating) return;
+    this.#dead = death;
+    this.#failControl(death);
+    this.#options.onDeath(death);
+  }
+
+  #settleControl(msg: ControlResponse): void {
+    const pending = this.#control.get(msg.id);
+    if (pending === undefined) return;
+    this.#control.delete(msg.id);
+    clearTimeout(pending.timer);
+    if (msg.ok) pending.resolve(msg.v);
+    else pending.reject(fromWireError(msg.e, 'PLUGVISOR_COMMAND_FAILED', { plugin: this.plugin, op: pending.op }));
+  }
+
+  #failControl(death: WorkerDeath): void {
+    for (const [id, pending] of this.#control) {
+      this.#control.delete(id);
+      clearTimeout(pending.timer);
+      pending.reject(crashedError(this.plugin, death, pending.op));
+    }
+  }
+}

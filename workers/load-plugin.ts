@@ -1,0 +1,56 @@
+/**
+ * Imports a compiled plugin module and checks its shape: a default export with a `commands` object
+ * of functions, and optional lifecycle hooks that are functions when present.
+ */
+import type { PluginShape } from '../src/protocol/messages.js';
+import type { PluginDefinition } from '../src/protocol/plugin-definition.js';
+
+const HOOKS = ['state', 'migrate', 'setup', 'health', 'connect', 'dispose'] as const;
+
+export class PluginShapeError extends Error {
+  readonly code = 'PLUGVISOR_PLUGIN_INVALID';
+}
+
+export async function loadPlugin(moduleUrl: string, entryFile: string): Promise<PluginDefinition> {
+  let mod: { default?: unknown };
+  try {
+    mod = await import(moduleUrl);
+  } catch (err) {
+    throw Object.assign(new Error(`${entryFile}: importing the plugin failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }), {
+      code: 'PLUGVISOR_PLUGIN_LOAD_FAILED',
+      file: entryFile,
+      stack: (err as Error)?.stack,
+    });
+  }
+  return checkShape(mod.default, entryFile);
+}
+
+export function checkShape(value: unknown, entryFile: string): PluginDefinition {
+  const fail = (reason: string): never => {
+    throw Object.assign(new PluginShapeError(`${entryFile}: ${reason}`), { file: entryFile });
+  };
+  if (value === undefined) fail('the module has no default export (export default definePlugin({ commands: { … } }))');
+  if (value === null || typeof value !== 'object') fail(`the default export must be an object, got ${value === null ? 'null' : typeof value}`);
+  const def = value as Record<string, unknown>;
+  const commands = def['commands'];
+  if (commands === undefined) fail('the default export has no "commands"');
+  if (commands === null || typeof commands !== 'object') fail('"commands" must be an object of functions');
+  for (const [name, fn] of Object.entries(commands as object)) {
+    if (typeof fn !== 'function') fail(`command "${name}" must be a function, got ${typeof fn}`);
+  }
+  for (const hook of HOOKS) {
+    if (def[hook] !== undefined && typeof def[hook] !== 'function') fail(`"${hook}" must be a function, got ${typeof def[hook]}`);
+  }
+  return def as unknown as PluginDefinition;
+}
+
+export function shapeOf(def: PluginDefinition): PluginShape {
+  return {
+    commands: Object.keys(def.commands),
+    hasState: def.state !== undefined,
+    hasMigrate: def.migrate !== undefined,
+    hasHealth: def.health !== undefined,
+    hasConnect: def.connect !== undefined,
+    hasDispose: def.dispose !== undefined,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Serves command calls arriving on one port: the host's channel (parentPort) or a dependent
+ * plugin's direct channel. Synchronous results are answered without an await, and the replies of
+ * one tick leave as one batch.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { Outbox } from '../src/protocol/outbox.js';
+import type { CallMessage, ErrMessage, OkMessage } from '../src/protocol/messages.js';
+import { toWireError } from '../src/protocol/wire-error.js';
+import type { PluginContext, PluginDefinition } from '../src/protocol/plugin-definition.js';
+
+export type Reply = OkMessage | ErrMessage;
+
+export class RpcServer {
+  readonly #definition: PluginDefinition;
+  readonly #ctx: PluginContext;
+  readonly #generation: number;
+
+  constructor(definition: PluginDefinition, ctx: PluginContext, generation: number) {
+    this.#definition = definition;
+    this.#ctx = ctx;
+    this.#generation = generation;
+  }
+
+  /** An outbox for replies on `port`, whose uncloneable results turn into errors. */
+  createOutbox(port: MessagePort): Outbox<Reply> {
+    const outbox: Outbox<Reply> = new Outbox<Reply>(port, (reply, err) => {
+      if (reply.t !== 'ok') throw err;
+      const e = new Error(`the result of the call could not be cloned: ${(err as Error).message}`);
+      (e as Error & { code: string }).code = 'PLUGVISOR_RESULT_NOT_CLONEABLE';
+      port.postMessage({ t: 'err', id: reply.id, g: reply.g, e: toWireError(e) } satisfies ErrMessage);
+    });
+    return outbox;
+  }
+
+  handle(call: CallMessage, outbox: Outbox<Reply>): void {
+    const g = this.#generation;
+    const command = this.#definition.commands[call.c];
+    if (typeof command !== 'function') {
+      const e = Object.assign(new Error(`plugin "${this.#ctx.name}" has no command "${call.c}"`), {
+        code: 'PLUGVISOR_COMMAND_NOT_FOUND',
+      });
+      outbox.push({ t: 'err', id: call.id, g, e: toWireError(e) });
+      return;
+    }
+    let result: unknown;
+    try {
+      result = command(this.#ctx, ...call.a);
+    } catch (err) {
+      outbox.push({ t: 'err', id: call.id, g, e: toWireError(err) });
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        (v) => outbox.push({ t: 'ok', id: call.id, g, v }),
+        (err) => outbox.push({ t: 'err', id: call.id, g, e: toWireError(err) }),
+      );
+    } else {
+      outbox.push({ t: 'ok', id: call.id, g, v: result });
+    }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function';
+}

@@ -1,51 +1,91 @@
 /**
- * The task function of a pooled (stateless) plugin's piscina threads. Each thread imports the
- * plugin once, on its first task; errors are returned as values so that `code` and own fields
- * survive (piscina would clone a thrown error and lose them).
+ * The task function of a pooled (stateless) plugin's piscina threads.
+ *
+ * Each thread imports the plugin once, as soon as piscina boots the thread, and activates it with a
+ * scratch state of its own (`state()`, then `setup()`): nothing is shared between threads or
+ * preserved across calls. Errors are returned as values so that `code` and own fields survive
+ * (piscina would clone a thrown error and lose them), and a result that cannot be cloned back is
+ * turned into an error here rather than killing the thread when piscina posts it.
  */
-import { workerData } from 'piscina';
+import { workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import type { PluginContext } from '../src/protocol/plugin-definition.js';
-import type { PluginDefinition } from '../src/protocol/plugin-definition.js';
+import type { PluginContext, PluginDefinition } from '../src/protocol/plugin-definition.js';
+import type { PoolResult, PoolTask, PoolWorkerData } from '../src/protocol/pool.js';
 import { toWireError, type WireError } from '../src/protocol/wire-error.js';
-import type { PoolWorkerData, PoolTask, PoolResult } from '../src/protocol/pool.js';
-import { loadPlugin } from './load-plugin.js';
+import { loadPlugin, shapeOf } from './load-plugin.js';
 
 const data = workerData as PoolWorkerData;
 process.setSourceMapsEnabled(true);
 
-let ready: Promise<{ definition: PluginDefinition; ctx: PluginContext }> | undefined;
+interface Loaded {
+  definition: PluginDefinition;
+  ctx: PluginContext;
+}
 
-async function init(): Promise<{ definition: PluginDefinition; ctx: PluginContext }> {
+/** Tags an error with the activation step that threw, so the host can report it. */
+async function atStep<T>(step: string, run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    throw Object.assign(e, { step });
+  }
+}
+
+async function init(): Promise<Loaded> {
   const definition = await loadPlugin(data.moduleUrl, data.entryFile);
   const ctx: PluginContext = {
     name: data.plugin,
     version: data.version,
-    state: definition.state === undefined ? {} : await definition.state(),
+    // Scratch state, per thread: never carried to another call's thread nor across restarts.
+    state: definition.state === undefined ? {} : await atStep('state', () => definition.state!()),
     config: data.config,
     log: pino({ name: data.plugin, level: data.logLevel }),
     plugins: {},
   };
-  await definition.setup?.(ctx);
+  await atStep('setup', () => definition.setup?.(ctx));
   return { definition, ctx };
 }
 
+// Start loading as soon as piscina imports this module (it parks idle threads in Atomics.wait, so the
+// import may only finish during the first task); a failure is reported by every task this thread runs.
+const ready = init();
+ready.catch(() => undefined);
+
 export default async function runTask(task: PoolTask): Promise<PoolResult> {
-  let loaded;
+  let loaded: Loaded;
   try {
-    loaded = await (ready ??= init());
+    loaded = await ready;
   } catch (err) {
     return { ok: false, e: withCode(toWireError(err), 'PLUGVISOR_PLUGIN_LOAD_FAILED') };
   }
+  if ('probe' in task) return { ok: true, v: shapeOf(loaded.definition) };
   const command = loaded.definition.commands[task.c];
   if (typeof command !== 'function') {
     return { ok: false, e: withCode(toWireError(new Error(`plugin "${data.plugin}" has no command "${task.c}"`)), 'PLUGVISOR_COMMAND_NOT_FOUND') };
   }
+  let value: unknown;
   try {
-    return { ok: true, v: await command(loaded.ctx, ...task.a) };
+    value = await command(loaded.ctx, ...task.a);
   } catch (err) {
     return { ok: false, e: toWireError(err) };
   }
+  return cloneable(value);
+}
+
+/**
+ * Primitives always clone. An object result is cloned once here to find out: piscina posts the result
+ * itself, and a clone failure there would kill the thread instead of failing the call.
+ */
+function cloneable(value: unknown): PoolResult {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return { ok: true, v: value };
+  try {
+    structuredClone(value);
+  } catch (err) {
+    const e = new Error(`the result of the call could not be cloned: ${(err as Error).message}`);
+    return { ok: false, e: { ...toWireError(e), code: 'PLUGVISOR_RESULT_NOT_CLONEABLE' } };
+  }
+  return { ok: true, v: value };
 }
 
 function withCode(e: WireError, code: string): WireError {

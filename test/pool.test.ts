@@ -1,0 +1,279 @@
+/**
+ * Pooled stateless plugins (plugvisor.pool): calls spread over a piscina pool of threads, with the
+ * same error, timeout and crash semantics as a plugin in a worker of its own.
+ */
+import { strict as assert } from 'node:assert';
+import { pbkdf2Sync } from 'node:crypto';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Supervisor } from 'plugvisor';
+import { fixture, nextEvent, startSupervisor, tempDir, writePlugin } from './helpers.js';
+
+/** The rejection of `promise`, which must reject. */
+async function rejection(promise: Promise<unknown>): Promise<Error & Record<string, any>> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error & Record<string, any>;
+  }
+  assert.fail('expected a rejection');
+}
+
+async function loadPool(t: Parameters<typeof startSupervisor>[0], name: string): Promise<Supervisor> {
+  const sup = await startSupervisor(t);
+  await sup.load(fixture(name));
+  return sup;
+}
+
+test('a pooled plugin reports itself as pooled and knows its commands once started', async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const info = sup.info('pool-basic');
+  assert.equal(info.pooled, true);
+  assert.equal(info.status, 'serving');
+  assert.ok(info.commands?.includes('threadId'));
+  assert.ok(info.commands?.includes('rendezvous'));
+});
+
+test('concurrent calls run on more than one thread at the same time', async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const shared = new SharedArrayBuffer(4);
+  // Each call only returns once both are inside the command at once: one worker could never do it.
+  const results = await Promise.all([sup.call('pool-basic', 'rendezvous', shared, 2), sup.call('pool-basic', 'rendezvous', shared, 2)]);
+  assert.deepEqual(results.map((r) => r.met), [true, true]);
+  assert.notEqual(results[0].threadId, results[1].threadId);
+  const mainThreadId = 0;
+  assert.ok(results.every((r) => r.threadId !== mainThreadId));
+});
+
+test('many concurrent calls are all answered, each with its own result', async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const values = Array.from({ length: 200 }, (_, i) => ({ i, tags: new Set([`t${i}`]) }));
+  const results = await Promise.all(values.map((v) => sup.call('pool-basic', 'echo', v)));
+  assert.deepEqual(results, values);
+});
+
+test('an unknown command fails with PLUGVISOR_COMMAND_NOT_FOUND', async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const err = await rejection(sup.call('pool-basic', 'nope'));
+  assert.equal(err.code, 'PLUGVISOR_COMMAND_NOT_FOUND');
+  assert.match(err.message, /no command "nope"/);
+});
+
+test("a command's error keeps its name, message, stack, code and own fields", async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const err = await rejection(sup.call('pool-basic', 'quota'));
+  assert.equal(err.name, 'QuotaError');
+  assert.equal(err.message, 'quota of 3 exceeded');
+  assert.equal(err.code, 'E_QUOTA');
+  assert.equal(err.limit, 3);
+  assert.deepEqual(err.details, { used: 4 });
+  assert.match(err.stack ?? '', /pool-basic[/\\]index\.ts/);
+  assert.equal(err.plugin, 'pool-basic');
+
+  const plain = await rejection(sup.call('pool-basic', 'rejectPlain'));
+  assert.equal(plain.name, 'TypeError');
+  assert.equal(plain.message, 'plain failure');
+  assert.equal(plain.code, 'PLUGVISOR_COMMAND_FAILED');
+});
+
+test('arguments or results that cannot be cloned fail only their call', async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const args = await rejection(sup.call('pool-basic', 'echo', () => 1));
+  assert.equal(args.code, 'PLUGVISOR_ARGS_NOT_CLONEABLE');
+  const result = await rejection(sup.call('pool-basic', 'fn'));
+  assert.equal(result.code, 'PLUGVISOR_RESULT_NOT_CLONEABLE');
+  assert.equal(await sup.call('pool-basic', 'echo', 'still here'), 'still here');
+  assert.equal(sup.info('pool-basic').stats.restarts, 0);
+});
+
+test('each thread has a scratch state of its own, starting from state()', async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const counts = [];
+  for (let i = 0; i < 3; i++) counts.push(await sup.call('pool-basic', 'scratch'));
+  // Sequential calls may land on any thread: each thread counts only its own calls.
+  assert.ok(counts.every((n) => Number.isInteger(n) && n >= 1 && n <= 3));
+});
+
+test('a call that outlives callTimeoutMs fails with PLUGVISOR_CALL_TIMEOUT and its thread is replaced', async (t) => {
+  const sup = await loadPool(t, 'pool-timeout');
+  let crashes = 0;
+  sup.on('crash', () => crashes++);
+  const before = await sup.call('pool-timeout', 'threadId');
+  const err = await rejection(sup.call('pool-timeout', 'spin'));
+  assert.equal(err.code, 'PLUGVISOR_CALL_TIMEOUT');
+  assert.equal(err.plugin, 'pool-timeout');
+  // The pool has one thread: it answers again only because the spinning thread was replaced.
+  const after = await sup.call('pool-timeout', 'threadId');
+  assert.notEqual(after, before);
+  const info = sup.info('pool-timeout');
+  assert.equal(info.status, 'serving');
+  assert.equal(info.stats.timeouts, 1);
+  assert.equal(info.stats.restarts, 0);
+  assert.equal(crashes, 0);
+});
+
+test('a thread that exits fails its call with PLUGVISOR_PLUGIN_CRASHED, emits crash and restart, and the pool serves on', async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const crash = nextEvent(sup, 'crash', 'pool-basic');
+  const restart = nextEvent(sup, 'restart', 'pool-basic');
+  const err = await rejection(sup.call('pool-basic', 'exit', 7));
+  assert.equal(err.code, 'PLUGVISOR_PLUGIN_CRASHED');
+  assert.equal(err.reason, 'exit');
+  assert.equal(err.exitCode, 7);
+  const crashEvent = await crash;
+  assert.equal(crashEvent.reason, 'exit');
+  assert.equal(crashEvent.failedCalls, 1);
+  const restartEvent = await restart;
+  assert.equal(restartEvent.attempt, 1);
+  assert.equal(restartEvent.state, 'fresh');
+  assert.equal(await sup.call('pool-basic', 'echo', 'after'), 'after');
+  assert.equal(sup.info('pool-basic').stats.restarts, 1);
+  assert.equal(sup.info('pool-basic').status, 'serving');
+});
+
+test('a thread that dies of an uncaught error fails its call with reason "uncaught"', async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const crash = nextEvent(sup, 'crash', 'pool-basic');
+  const err = await rejection(sup.call('pool-basic', 'uncaught'));
+  assert.equal(err.code, 'PLUGVISOR_PLUGIN_CRASHED');
+  assert.equal(err.reason, 'uncaught');
+  assert.match(err.message, /kaboom from a timer/);
+  assert.equal((await crash).reason, 'uncaught');
+  assert.equal(await sup.call('pool-basic', 'echo', 1), 1);
+});
+
+test('a thread that runs out of memory fails its call with reason "oom"', async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const crash = nextEvent(sup, 'crash', 'pool-basic');
+  const err = await rejection(sup.call('pool-basic', 'oom'));
+  assert.equal(err.code, 'PLUGVISOR_PLUGIN_CRASHED');
+  assert.equal(err.reason, 'oom');
+  assert.equal((await crash).reason, 'oom');
+  assert.equal(await sup.call('pool-basic', 'echo', 2), 2);
+});
+
+test('more crashes than restart.maxRestarts allows mark the plugin failed: its calls then fail at once', async (t) => {
+  const sup = await loadPool(t, 'pool-crashy');
+  const restart = nextEvent(sup, 'restart', 'pool-crashy');
+  assert.equal((await rejection(sup.call('pool-crashy', 'exit', 1))).code, 'PLUGVISOR_PLUGIN_CRASHED');
+  await restart;
+  assert.equal(await sup.call('pool-crashy', 'ok'), 'ok');
+  assert.equal((await rejection(sup.call('pool-crashy', 'exit', 1))).code, 'PLUGVISOR_PLUGIN_CRASHED');
+  const info = sup.info('pool-crashy');
+  assert.equal(info.status, 'failed');
+  assert.match(info.error ?? '', /more than 1 restarts in 60 s/);
+  const failed = await rejection(sup.call('pool-crashy', 'ok'));
+  assert.equal(failed.code, 'PLUGVISOR_PLUGIN_FAILED');
+  assert.equal(failed.plugin, 'pool-crashy');
+});
+
+test('a lazy pool starts no thread before its first call', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load(fixture('pool-lazy'));
+  const before = sup.info('pool-lazy');
+  assert.equal(before.status, 'registered');
+  assert.equal(before.commands, undefined);
+  assert.equal(before.lastLoaded, undefined);
+  // Calls issued before the pool is up wait for it, in order; an unknown one fails once the shape is known.
+  const [where, missing] = await Promise.allSettled([sup.call('pool-lazy', 'where'), sup.call('pool-lazy', 'missing')]);
+  assert.deepEqual(where, { status: 'fulfilled', value: 'worker' });
+  assert.equal(missing.status, 'rejected');
+  assert.equal((missing as PromiseRejectedResult).reason.code, 'PLUGVISOR_COMMAND_NOT_FOUND');
+  const after = sup.info('pool-lazy');
+  assert.equal(after.status, 'serving');
+  assert.deepEqual(after.commands, ['where']);
+});
+
+test('a pool whose setup() throws does not load, and says which step failed', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejection(sup.load(fixture('pool-setup-fails')));
+  assert.equal(err.code, 'PLUGVISOR_SETUP_FAILED');
+  assert.equal(err.step, 'setup');
+  assert.match(err.message, /no database/);
+  assert.equal((err.cause as { code?: string }).code, 'E_NO_DB');
+  assert.deepEqual(sup.list().map((p) => p.name), []);
+});
+
+test('stop() lets the calls a pool holds finish before ending its threads', async (t) => {
+  const sup = await loadPool(t, 'pool-basic');
+  const gate = new SharedArrayBuffer(4);
+  const blocked = sup.call('pool-basic', 'block', gate);
+  const unloaded = sup.unload('pool-basic');
+  const cell = new Int32Array(gate);
+  Atomics.store(cell, 0, 1);
+  Atomics.notify(cell, 0);
+  assert.equal(await blocked, 'released');
+  await unloaded;
+  assert.equal((await rejection(sup.call('pool-basic', 'echo', 1))).code, 'PLUGVISOR_PLUGIN_NOT_FOUND');
+});
+
+test('a pooled plugin cannot have a connect() hook', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejection(sup.load(fixture('pool-connect')));
+  assert.equal(err.code, 'PLUGVISOR_MANIFEST_INVALID');
+  assert.ok(err.message.includes(join(fixture('pool-connect'), 'package.json')));
+  assert.match(err.message, /plugvisor\.pool/);
+  assert.match(err.message, /connect\(\)/);
+  assert.deepEqual(sup.list(), []);
+});
+
+test('a pooled plugin cannot depend on other plugins', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  const err = await rejection(sup.load(fixture('pool-deps')));
+  assert.equal(err.code, 'PLUGVISOR_MANIFEST_INVALID');
+  assert.ok(err.message.includes(join(fixture('pool-deps'), 'package.json')));
+  assert.match(err.message, /plugvisor\.dependsOn/);
+});
+
+test('no plugin can depend on a pooled plugin', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/hasher');
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'needs-hasher', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { dependsOn: { hasher: '^1.0.0' } } },
+    'index.js': 'export default { commands: { hash: (ctx, s) => ctx.plugins.hasher.sha256(s) } };\n',
+  });
+  const err = await rejection(sup.load(dir));
+  assert.equal(err.code, 'PLUGVISOR_MANIFEST_INVALID');
+  assert.ok(err.message.includes(join(dir, 'package.json')));
+  assert.match(err.message, /plugvisor\.dependsOn\.hasher/);
+  assert.deepEqual(sup.list().map((p) => p.name), ['hasher']);
+});
+
+test('the example hasher plugin runs in a pool', async (t) => {
+  const sup = await startSupervisor(t);
+  const info = await sup.load('plugins/hasher');
+  assert.equal(info.pooled, true);
+  assert.deepEqual(info.commands, ['sha256', 'stretch']);
+  assert.equal(await sup.call('hasher', 'sha256', 'abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  const expected = pbkdf2Sync('secret', 'plugvisor', 1000, 32, 'sha256').toString('hex');
+  const hasher = sup.plugin<{ stretch(password: string, iterations?: number): string }>('hasher');
+  const results = await Promise.all(Array.from({ length: 8 }, () => hasher.stretch('secret', 1000)));
+  assert.deepEqual(results, Array(8).fill(expected));
+});
+
+test('reloading a pooled plugin swaps its pool: calls in flight finish on the old code, later calls run the new', async (t) => {
+  const sup = await startSupervisor(t);
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'pool-reload', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 2 } } },
+    'index.js': 'export default { commands: { version: () => 1, block: (_ctx, shared) => { Atomics.wait(new Int32Array(shared), 0, 0); return "old"; } } };\n',
+  });
+  await sup.load(dir);
+  const gate = new SharedArrayBuffer(4);
+  const inFlight = sup.call('pool-reload', 'block', gate);
+  writePlugin(dir, {
+    'package.json': { name: 'pool-reload', version: '1.1.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 2 } } },
+    'index.js': 'export default { commands: { version: () => 2 } };\n',
+  });
+  const result = await sup.reload('pool-reload');
+  assert.equal(result.ok, true, result.error?.message);
+  assert.equal(result.toVersion, '1.1.0');
+  assert.equal(await sup.call('pool-reload', 'version'), 2);
+  const cell = new Int32Array(gate);
+  Atomics.store(cell, 0, 1);
+  Atomics.notify(cell, 0);
+  assert.equal(await inFlight, 'old');
+  const info = sup.info('pool-reload');
+  assert.equal(info.reloadCount, 1);
+  assert.deepEqual(info.commands, ['version']);
+});

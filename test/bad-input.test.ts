@@ -1,0 +1,258 @@
+/**
+ * Bad input (issue #2): every mistake in a manifest, a plugin's code, a config or a call is reported
+ * with its PLUGVISOR_* code and a message naming the file, key or plugin, and leaves the supervisor
+ * usable.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Supervisor, type PluginInfo } from 'plugvisor';
+import { assertError, rejectionOf, thrownBy, type CodedError } from './expect.js';
+import { fixture, startSupervisor, tempDir, writePlugin } from './helpers.js';
+
+const INDEX = "export default { commands: { ping: () => 'pong' } };\n";
+
+/** A plugin folder in a temp dir with this package.json (merged over a valid one) and a valid entry. */
+function pluginWith(dir: string, manifest: Record<string, unknown> | string): string {
+  const packageJson = typeof manifest === 'string' ? manifest
+    : { name: 'temp-plugin', version: '1.0.0', type: 'module', main: 'index.js', ...manifest };
+  return writePlugin(dir, { 'package.json': packageJson, 'index.js': INDEX });
+}
+
+/** The supervisor still loads and serves a plugin. */
+async function assertUsable(sup: Supervisor): Promise<void> {
+  await sup.load('plugins/counter');
+  assert.equal(await sup.call('counter', 'increment', 1), 1);
+}
+
+function loadedNames(sup: Supervisor): string[] {
+  return sup.list().map((p: PluginInfo) => p.name);
+}
+
+// --- manifests -------------------------------------------------------------------------------
+
+test('a folder without package.json: PLUGVISOR_MANIFEST_NOT_FOUND naming the file', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejectionOf(sup.load('test/fixtures/missing-manifest'));
+  assertError(err, 'PLUGVISOR_MANIFEST_NOT_FOUND', join(fixture('missing-manifest'), 'package.json'));
+  const noFolder = await rejectionOf(sup.load('test/fixtures/no-such-folder'));
+  assertError(noFolder, 'PLUGVISOR_MANIFEST_NOT_FOUND', fixture('no-such-folder'));
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('a package.json that is not JSON: PLUGVISOR_MANIFEST_INVALID naming the file', async (t) => {
+  const dir = pluginWith(tempDir(t), '{ "name": "broken", "version": ');
+  const sup = await startSupervisor(t);
+  assertError(await rejectionOf(sup.load(dir)), 'PLUGVISOR_MANIFEST_INVALID', join(dir, 'package.json'), 'JSON');
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('an unknown key in the plugvisor section: PLUGVISOR_MANIFEST_INVALID naming the key path', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejectionOf(sup.load('test/fixtures/bad-manifest'));
+  assertError(err, 'PLUGVISOR_MANIFEST_INVALID', join(fixture('bad-manifest'), 'package.json'), 'plugvisor.restartPolicy');
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('a wrong type in the plugvisor section: PLUGVISOR_MANIFEST_INVALID naming the key path', async (t) => {
+  const sup = await startSupervisor(t);
+  const wrongType = pluginWith(tempDir(t), { plugvisor: { limits: { callTimeoutMs: 'fast' } } });
+  assertError(await rejectionOf(sup.load(wrongType)), 'PLUGVISOR_MANIFEST_INVALID', join(wrongType, 'package.json'), 'plugvisor.limits.callTimeoutMs');
+  const badEnum = pluginWith(tempDir(t), { plugvisor: { activation: 'sometimes' } });
+  assertError(await rejectionOf(sup.load(badEnum)), 'PLUGVISOR_MANIFEST_INVALID', 'plugvisor.activation');
+  const noVersion = pluginWith(tempDir(t), { version: undefined });
+  assertError(await rejectionOf(sup.load(noVersion)), 'PLUGVISOR_MANIFEST_INVALID', 'version');
+  const badVersion = pluginWith(tempDir(t), { version: 'one' });
+  assertError(await rejectionOf(sup.load(badVersion)), 'PLUGVISOR_MANIFEST_INVALID', 'version', '"one"');
+  const badRestart = pluginWith(tempDir(t), { plugvisor: { restart: { maxRestarts: -1 } } });
+  assertError(await rejectionOf(sup.load(badRestart)), 'PLUGVISOR_MANIFEST_INVALID', 'plugvisor.restart.maxRestarts');
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('an engines.plugvisor range that excludes this version: PLUGVISOR_ENGINE_INCOMPATIBLE', async (t) => {
+  const dir = pluginWith(tempDir(t), { engines: { plugvisor: '^9.0.0' } });
+  const sup = await startSupervisor(t);
+  const err = await rejectionOf(sup.load(dir));
+  assertError(err, 'PLUGVISOR_ENGINE_INCOMPATIBLE', join(dir, 'package.json'), '^9.0.0');
+  assert.equal(err['plugin'], 'temp-plugin');
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('a dependency that is not loaded, or in the wrong version: PLUGVISOR_DEPENDENCY_MISSING', async (t) => {
+  const sup = await startSupervisor(t);
+  const dir = pluginWith(tempDir(t), { plugvisor: { dependsOn: { store: '^2.0.0' } } });
+  assertError(await rejectionOf(sup.load(dir)), 'PLUGVISOR_DEPENDENCY_MISSING', '"temp-plugin"', '"store"');
+  await sup.load('plugins/store'); // 2.1.0
+  const tooNew = pluginWith(tempDir(t), { plugvisor: { dependsOn: { store: '^3.0.0' } } });
+  assertError(await rejectionOf(sup.load(tooNew)), 'PLUGVISOR_DEPENDENCY_MISSING', '"store"', '^3.0.0', '2.1.0');
+  // With the dependency loaded in a matching version, the same plugin loads.
+  await sup.load(dir);
+  assert.deepEqual(loadedNames(sup).sort(), ['store', 'temp-plugin']);
+  assert.equal(await sup.call('temp-plugin', 'ping'), 'pong');
+});
+
+// --- plugin code -------------------------------------------------------------------------------
+
+test('no default export: PLUGVISOR_PLUGIN_INVALID naming the entry file', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejectionOf(sup.load('test/fixtures/no-default-export'));
+  assertError(err, 'PLUGVISOR_PLUGIN_INVALID', join(fixture('no-default-export'), 'index.ts'), 'default export');
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('a default export without commands: PLUGVISOR_PLUGIN_INVALID naming the entry file', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejectionOf(sup.load('test/fixtures/no-commands'));
+  assertError(err, 'PLUGVISOR_PLUGIN_INVALID', join(fixture('no-commands'), 'index.ts'), 'commands');
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('a syntax error: PLUGVISOR_COMPILE_FAILED naming file:line', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejectionOf(sup.load('test/fixtures/syntax-error'));
+  assertError(err, 'PLUGVISOR_COMPILE_FAILED', `${join(fixture('syntax-error'), 'index.ts')}:5`, '"syntax-error"');
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('an import that does not resolve: PLUGVISOR_COMPILE_FAILED naming the import and the file', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejectionOf(sup.load('test/fixtures/unresolvable-import'));
+  assertError(err, 'PLUGVISOR_COMPILE_FAILED', 'plugvisor-test-no-such-package', join(fixture('unresolvable-import'), 'index.js'));
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('a module that throws while imported: PLUGVISOR_PLUGIN_LOAD_FAILED with the file and the reason', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejectionOf(sup.load('test/fixtures/throws-at-import'));
+  assertError(err, 'PLUGVISOR_PLUGIN_LOAD_FAILED', join(fixture('throws-at-import'), 'index.ts'), 'thrown at import');
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('a setup() that throws: PLUGVISOR_SETUP_FAILED naming the plugin; the plugin is not loaded', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejectionOf(sup.load('test/fixtures/setup-throws'));
+  assertError(err, 'PLUGVISOR_SETUP_FAILED', '"setup-throws"', 'setup', 'thrown in setup');
+  assert.equal(err['plugin'], 'setup-throws');
+  assert.deepEqual(loadedNames(sup), []);
+  assertError(thrownBy(() => sup.info('setup-throws')), 'PLUGVISOR_PLUGIN_NOT_FOUND', 'setup-throws');
+});
+
+test('a plugin config that fails its configSchema: PLUGVISOR_PLUGIN_CONFIG_INVALID naming the file and key', async (t) => {
+  const sup = await startSupervisor(t);
+  const err = await rejectionOf(sup.load('test/fixtures/invalid-config'));
+  assertError(err, 'PLUGVISOR_PLUGIN_CONFIG_INVALID', join(fixture('invalid-config'), 'config.yaml'), 'port', '"invalid-config"');
+  assert.deepEqual(loadedNames(sup), []);
+});
+
+test('loading a plugin twice: PLUGVISOR_PLUGIN_EXISTS; the loaded one keeps serving', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  assert.equal(await sup.call('counter', 'increment', 4), 4);
+  assertError(await rejectionOf(sup.load('plugins/counter')), 'PLUGVISOR_PLUGIN_EXISTS', '"counter"');
+  assert.equal(await sup.call('counter', 'get'), 4);
+  assert.equal(sup.info('counter').generation, 1);
+});
+
+test('one supervisor survives a run of failed loads and then loads and serves plugins', async (t) => {
+  const sup = await startSupervisor(t);
+  const sources = ['missing-manifest', 'bad-manifest', 'no-default-export', 'no-commands', 'syntax-error',
+    'unresolvable-import', 'throws-at-import', 'setup-throws', 'invalid-config'].map((name) => `test/fixtures/${name}`);
+  sources.push(pluginWith(tempDir(t), '{ "name": '));
+  sources.push(pluginWith(tempDir(t), { engines: { plugvisor: '>=99' } }));
+  sources.push(pluginWith(tempDir(t), { plugvisor: { dependsOn: { absent: '^1.0.0' } } }));
+  const codes: string[] = [];
+  for (const source of sources) codes.push(String((await rejectionOf(sup.load(source))).code));
+  assert.deepEqual(codes, ['PLUGVISOR_MANIFEST_NOT_FOUND', 'PLUGVISOR_MANIFEST_INVALID', 'PLUGVISOR_PLUGIN_INVALID',
+    'PLUGVISOR_PLUGIN_INVALID', 'PLUGVISOR_COMPILE_FAILED', 'PLUGVISOR_COMPILE_FAILED', 'PLUGVISOR_PLUGIN_LOAD_FAILED',
+    'PLUGVISOR_SETUP_FAILED', 'PLUGVISOR_PLUGIN_CONFIG_INVALID', 'PLUGVISOR_MANIFEST_INVALID',
+    'PLUGVISOR_ENGINE_INCOMPATIBLE', 'PLUGVISOR_DEPENDENCY_MISSING']);
+  assert.deepEqual(loadedNames(sup), []);
+  await assertUsable(sup);
+  await sup.load('test/fixtures/throws-with-code');
+  assert.equal(await sup.call('throws-with-code', 'calls'), 1);
+  assert.deepEqual(loadedNames(sup).sort(), ['counter', 'throws-with-code']);
+});
+
+// --- calls -------------------------------------------------------------------------------------
+
+test('an unknown plugin: PLUGVISOR_PLUGIN_NOT_FOUND naming it', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  const err = await rejectionOf(sup.call('nope', 'get'));
+  assertError(err, 'PLUGVISOR_PLUGIN_NOT_FOUND', '"nope"');
+  assertError(await rejectionOf(sup.plugin('nope')['get']!()), 'PLUGVISOR_PLUGIN_NOT_FOUND', '"nope"');
+  assertError(thrownBy(() => sup.info('nope')), 'PLUGVISOR_PLUGIN_NOT_FOUND', '"nope"');
+  assertError(await rejectionOf(sup.unload('nope')), 'PLUGVISOR_PLUGIN_NOT_FOUND', '"nope"');
+  assert.equal(await sup.call('counter', 'increment', 1), 1);
+});
+
+test('an unknown command: PLUGVISOR_COMMAND_NOT_FOUND naming the command and the plugin', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  const err = await rejectionOf(sup.call('counter', 'decrement'));
+  assertError(err, 'PLUGVISOR_COMMAND_NOT_FOUND', '"decrement"', '"counter"');
+  assertError(await rejectionOf(sup.plugin('counter')['explode']!()), 'PLUGVISOR_COMMAND_NOT_FOUND', '"explode"');
+  assert.equal(await sup.call('counter', 'increment', 1), 1);
+  assert.equal(sup.info('counter').generation, 1);
+});
+
+test('arguments that cannot be cloned: PLUGVISOR_ARGS_NOT_CLONEABLE for that call only', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  // Three calls in one tick travel in one batch: only the uncloneable one fails.
+  const [a, b, c] = await Promise.allSettled([
+    sup.call('counter', 'increment', 1),
+    sup.call('counter', 'increment', () => 1),
+    sup.call('counter', 'increment', 1),
+  ]);
+  assert.deepEqual(a, { status: 'fulfilled', value: 1 });
+  assert.deepEqual(c, { status: 'fulfilled', value: 2 });
+  assert.equal(b.status, 'rejected');
+  const err = (b as PromiseRejectedResult).reason as CodedError;
+  assertError(err, 'PLUGVISOR_ARGS_NOT_CLONEABLE', '"counter"', '"increment"');
+  assertError(await rejectionOf(sup.call('counter', 'increment', Symbol('s'))), 'PLUGVISOR_ARGS_NOT_CLONEABLE');
+  assert.equal(await sup.call('counter', 'get'), 2);
+});
+
+test('a result that cannot be cloned: PLUGVISOR_RESULT_NOT_CLONEABLE; the plugin keeps serving', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('test/fixtures/returns-uncloneable');
+  for (const command of ['handler', 'asyncHandler']) {
+    const err = await rejectionOf(sup.call('returns-uncloneable', command));
+    assertError(err, 'PLUGVISOR_RESULT_NOT_CLONEABLE', '"returns-uncloneable"', 'cloned');
+    assert.equal(err['plugin'], 'returns-uncloneable');
+    assert.equal(err['command'], command);
+  }
+  // In one batch with cloneable results: only the uncloneable one fails.
+  const settled = await Promise.allSettled([
+    sup.call('returns-uncloneable', 'echo', 1),
+    sup.call('returns-uncloneable', 'handler'),
+    sup.call('returns-uncloneable', 'echo', 3),
+  ]);
+  assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(await sup.call('returns-uncloneable', 'echo', { ok: true }), { ok: true });
+  assert.equal(sup.info('returns-uncloneable').generation, 1);
+});
+
+// --- supervisor config -------------------------------------------------------------------------
+
+test('a config object with an unknown key or a wrong type: PLUGVISOR_CONFIG_INVALID naming the key path', () => {
+  assertError(thrownBy(() => new Supervisor({ config: { bogus: 1 } })), 'PLUGVISOR_CONFIG_INVALID', 'bogus');
+  assertError(thrownBy(() => new Supervisor({ config: { reload: { timeout: 'soon' } } })), 'PLUGVISOR_CONFIG_INVALID', 'reload.timeout');
+  assertError(thrownBy(() => new Supervisor({ config: { watch: { enabled: 'yes' } } })), 'PLUGVISOR_CONFIG_INVALID', 'watch.enabled');
+  assertError(thrownBy(() => new Supervisor({ config: { safety: { colour: 'red' } } })), 'PLUGVISOR_CONFIG_INVALID', 'safety.colour');
+});
+
+test('a config file with an unknown key: PLUGVISOR_CONFIG_INVALID naming the file and the key path', (t) => {
+  const root = tempDir(t);
+  mkdirSync(join(root, 'config'));
+  const file = join(root, 'config', 'hot-loading.yaml');
+  writeFileSync(file, 'hot_loading:\n  enabled: true\n  reload:\n    automatik: true\n');
+  assertError(thrownBy(() => new Supervisor({ root, config: 'config/hot-loading.yaml' })), 'PLUGVISOR_CONFIG_INVALID', file, 'hot_loading.reload.automatik');
+});
+
+test('a config file that does not exist: PLUGVISOR_CONFIG_NOT_FOUND naming it', (t) => {
+  const root = tempDir(t);
+  assertError(thrownBy(() => new Supervisor({ root, config: 'config/missing.yaml' })), 'PLUGVISOR_CONFIG_NOT_FOUND', join(root, 'config', 'missing.yaml'));
+});

@@ -1,0 +1,210 @@
+/**
+ * Crash isolation (issue #2): a plugin that throws, loops, hangs, exits, runs out of memory or dies of
+ * an uncaught error fails its own calls with a typed error, is replaced when (and only when) its worker
+ * is gone, and never disturbs another plugin of the same supervisor.
+ */
+import { strict as assert } from 'node:assert';
+import { test, type TestContext } from 'node:test';
+import type { Supervisor, SupervisorEventMap } from 'plugvisor';
+import { assertError, rejectionOf } from './expect.js';
+import { nextEvent, startSupervisor } from './helpers.js';
+
+type CrashEvent = SupervisorEventMap['crash'][0];
+
+/** Every crash event of the supervisor, as they come. */
+function recordCrashes(sup: Supervisor): CrashEvent[] {
+  const crashes: CrashEvent[] = [];
+  sup.on('crash', (event) => crashes.push(event));
+  return crashes;
+}
+
+test('a thrown error keeps its name, message, stack, code and own fields; the plugin keeps serving', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('test/fixtures/throws-with-code');
+  const crashes = recordCrashes(sup);
+
+  const err = await rejectionOf(sup.call('throws-with-code', 'throwWithCode', 3));
+  assert.equal(err.name, 'QuotaError');
+  assert.equal(err.message, 'quota of 3 exceeded');
+  assert.equal(err.code, 'E_QUOTA');
+  assert.equal(err['limit'], 3);
+  assert.deepEqual(err['details'], { used: 4, tags: ['a', 'b'] });
+  assert.match(err.stack ?? '', /QuotaError: quota of 3 exceeded/);
+  // The stack is the plugin's own, pointing at its source.
+  assert.match(err.stack ?? '', /throws-with-code[\\/]index\.ts:\d+/);
+
+  assert.equal(await sup.call('throws-with-code', 'calls'), 2);
+  assert.equal(sup.info('throws-with-code').status, 'serving');
+  assert.deepEqual(crashes, []);
+});
+
+test('a rejection without a code gets PLUGVISOR_COMMAND_FAILED and keeps name, message and stack', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('test/fixtures/throws-with-code');
+
+  const err = await rejectionOf(sup.call('throws-with-code', 'rejectWithoutCode'));
+  assert.equal(err.code, 'PLUGVISOR_COMMAND_FAILED');
+  assert.equal(err.name, 'TypeError');
+  assert.equal(err.message, 'no code here');
+  assert.match(err.stack ?? '', /TypeError: no code here/);
+
+  // A thrown non-Error still arrives as an Error with a code.
+  const thrown = await rejectionOf(sup.call('throws-with-code', 'throwString'));
+  assert.equal(thrown.code, 'PLUGVISOR_COMMAND_FAILED');
+  assert.match(thrown.message, /a bare string/);
+
+  // The worker was never replaced: its state saw all three calls.
+  assert.equal(await sup.call('throws-with-code', 'calls'), 3);
+  const info = sup.info('throws-with-code');
+  assert.equal(info.generation, 1);
+  assert.equal(info.stats.restarts, 0);
+  assert.equal(info.stats.errors, 2);
+});
+
+test('an infinite loop times out, then the unresponsive worker is replaced and the plugin serves again', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('test/fixtures/loops-forever');
+  const firstThread = await sup.call('loops-forever', 'whoami');
+  const crashed = nextEvent(sup, 'crash', 'loops-forever');
+  const restarted = nextEvent(sup, 'restart', 'loops-forever');
+
+  assertError(await rejectionOf(sup.call('loops-forever', 'spin')), 'PLUGVISOR_CALL_TIMEOUT', 'loops-forever', 'spin');
+  // Sent after the timeout, to the spinning worker: it fails when that worker is killed.
+  const stuck = await rejectionOf(sup.call('loops-forever', 'whoami'));
+  assertError(stuck, 'PLUGVISOR_PLUGIN_CRASHED', 'loops-forever');
+  assert.equal(stuck['reason'], 'unresponsive');
+
+  const crash = await crashed;
+  assert.equal(crash.reason, 'unresponsive');
+  assert.equal(crash.generation, 1);
+  assert.equal(crash.failedCalls, 1);
+  const restart = await restarted;
+  assert.equal(restart.generation, 2);
+
+  const secondThread = await sup.call('loops-forever', 'whoami');
+  assert.notEqual(secondThread, firstThread);
+  const info = sup.info('loops-forever');
+  assert.equal(info.status, 'serving');
+  assert.equal(info.generation, 2);
+  assert.equal(info.stats.timeouts, 1);
+  assert.equal(info.stats.restarts, 1);
+});
+
+test('a never-settling promise times out without restarting a worker that still answers', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('test/fixtures/never-settles');
+  const crashes = recordCrashes(sup);
+  const thread = await sup.call('never-settles', 'whoami');
+
+  const errors = await Promise.all([1, 2, 3].map(() => rejectionOf(sup.call('never-settles', 'hang'))));
+  for (const err of errors) assertError(err, 'PLUGVISOR_CALL_TIMEOUT', 'never-settles', 'hang');
+
+  // Sent after the timeouts, so answered after the liveness ping: had the ping failed, this call
+  // would have failed with the worker.
+  assert.equal(await sup.call('never-settles', 'whoami'), thread);
+  assert.equal(await sup.call('never-settles', 'hung'), 3);
+  const info = sup.info('never-settles');
+  assert.equal(info.generation, 1);
+  assert.equal(info.status, 'serving');
+  assert.equal(info.stats.timeouts, 3);
+  assert.equal(info.stats.restarts, 0);
+  assert.deepEqual(crashes, []);
+});
+
+/**
+ * `command` kills the worker of `plugin` (loaded from test/fixtures/<plugin>); meanwhile the counter
+ * plugin of the same supervisor is called before, during (alongside the fatal call, and from the
+ * crash listener, while the plugin is down) and after, and answers every call in order.
+ */
+async function crashBesideANeighbour(t: TestContext, plugin: string, command: string, args: unknown[], reason: string): Promise<void> {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  await sup.load(`test/fixtures/${plugin}`);
+  const increment = (): Promise<number> => sup.call('counter', 'increment', 1);
+  assert.equal(await increment(), 1);
+
+  const neighbour: Array<Promise<number>> = [];
+  sup.on('crash', (event) => {
+    if (event.plugin === plugin) neighbour.push(increment());
+  });
+  const crashed = nextEvent(sup, 'crash', plugin);
+  const restarted = nextEvent(sup, 'restart', plugin);
+
+  const fatal = rejectionOf(sup.call(plugin, command, ...args));
+  neighbour.push(increment(), increment());
+  const err = await fatal;
+  assertError(err, 'PLUGVISOR_PLUGIN_CRASHED', `"${plugin}"`, command);
+  assert.equal(err['reason'], reason);
+  assert.equal(err['plugin'], plugin);
+
+  const crash = await crashed;
+  assert.equal(crash.reason, reason);
+  assert.equal(crash.generation, 1);
+  assert.ok(crash.failedCalls >= 1);
+  const restart = await restarted;
+  assert.equal(restart.generation, 2);
+  assert.equal(restart.attempt, 1);
+  assert.equal(restart.delayMs, 0);
+
+  assert.deepEqual(await Promise.all(neighbour), [2, 3, 4]);
+  assert.equal(await increment(), 5);
+  const counter = sup.info('counter');
+  assert.equal(counter.generation, 1);
+  assert.equal(counter.stats.errors, 0);
+
+  const info = sup.info(plugin);
+  assert.equal(info.status, 'serving');
+  assert.equal(info.generation, 2);
+  assert.equal(info.stats.restarts, 1);
+}
+
+test('process.exit() mid-call fails the call (reason exit), restarts the plugin, spares its neighbour', async (t) => {
+  await crashBesideANeighbour(t, 'exits-mid-call', 'exit', [3], 'exit');
+});
+
+test('running out of memory fails the call (reason oom), restarts the plugin, spares its neighbour', async (t) => {
+  await crashBesideANeighbour(t, 'oom', 'leak', [], 'oom');
+});
+
+test('an uncaught error in a timer fails the call (reason uncaught), restarts the plugin, spares its neighbour', async (t) => {
+  await crashBesideANeighbour(t, 'uncaught-in-timer', 'boom', ['kaboom from a timer'], 'uncaught');
+});
+
+test('every call in flight on a dying worker fails with PLUGVISOR_PLUGIN_CRASHED, then the plugin serves again', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('test/fixtures/exits-mid-call');
+  const crashed = nextEvent(sup, 'crash', 'exits-mid-call');
+  const restarted = nextEvent(sup, 'restart', 'exits-mid-call');
+
+  const held = rejectionOf(sup.call('exits-mid-call', 'wait', 60_000));
+  const exit = rejectionOf(sup.call('exits-mid-call', 'exit', 7));
+  const queuedBehind = rejectionOf(sup.call('exits-mid-call', 'get'));
+  for (const err of await Promise.all([held, exit, queuedBehind])) {
+    assertError(err, 'PLUGVISOR_PLUGIN_CRASHED', 'exits-mid-call');
+    assert.equal(err['reason'], 'exit');
+  }
+  assert.equal((await exit)['exitCode'], 7);
+  assert.equal((await crashed).failedCalls, 3);
+  await restarted;
+  assert.equal(await sup.call('exits-mid-call', 'increment'), 1);
+});
+
+test('a late reply is dropped and counted; the next call gets its own answer', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('test/fixtures/busy-wait');
+  const crashes = recordCrashes(sup);
+
+  // Blocks 600 ms: 200 ms past callTimeoutMs (400), well within callTimeoutMs + pingTimeoutMs (2400).
+  assertError(await rejectionOf(sup.call('busy-wait', 'block', 600, 'late')), 'PLUGVISOR_CALL_TIMEOUT', 'busy-wait', 'block');
+  // Sent when the block timed out, so answered ~200 ms later, 200 ms before its own deadline; it
+  // travels behind the late reply on the same port: when it is answered, the late reply was handled.
+  assert.equal(await sup.call('busy-wait', 'echo', 'next'), 'next');
+  assert.deepEqual(await sup.call('busy-wait', 'echo', { n: 2 }), { n: 2 });
+
+  const info = sup.info('busy-wait');
+  assert.equal(info.stats.lateReplies, 1);
+  assert.equal(info.stats.timeouts, 1);
+  assert.equal(info.stats.pending, 0);
+  assert.equal(info.generation, 1);
+  assert.deepEqual(crashes, []);
+});

@@ -1,0 +1,55 @@
+/**
+ * Lazy activation: "activation": "lazy" registers the plugin without a worker; the first calls start
+ * it, once, however many arrive together.
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { assertError, rejectionOf } from './expect.js';
+import { copyFixture, startSupervisor, tempDir } from './helpers.js';
+
+interface Hello {
+  i: number;
+  threadId: number;
+  setups: number;
+}
+
+test('a lazy plugin has no worker until its first call; concurrent first calls share one start', async (t) => {
+  const sup = await startSupervisor(t);
+  const loaded = await sup.load('test/fixtures/lazy-start');
+  assert.equal(loaded.status, 'registered');
+  assert.equal(loaded.activation, 'lazy');
+  assert.equal(loaded.generation, 0);
+  assert.equal(sup.info('lazy-start').status, 'registered');
+
+  const results: Hello[] = await Promise.all(Array.from({ length: 20 }, (_, i) => sup.call('lazy-start', 'hello', i)));
+  assert.deepEqual(results.map((r) => r.i), Array.from({ length: 20 }, (_, i) => i));
+  assert.equal(new Set(results.map((r) => r.threadId)).size, 1, 'every call reached the same worker');
+  assert.ok(results.every((r) => r.setups === 1), 'setup ran once');
+
+  const info = sup.info('lazy-start');
+  assert.equal(info.status, 'serving');
+  assert.equal(info.generation, 1);
+  assert.equal(info.stats.calls, 20);
+  assert.equal(info.stats.errors, 0);
+});
+
+test('a lazy plugin that cannot start fails its waiting calls with the reason and stays loaded', async (t) => {
+  const dir = copyFixture('setup-throws', tempDir(t));
+  const manifestFile = join(dir, 'package.json');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  manifest.plugvisor = { activation: 'lazy' };
+  writeFileSync(manifestFile, JSON.stringify(manifest));
+
+  const sup = await startSupervisor(t);
+  assert.equal((await sup.load(dir)).status, 'registered');
+  const errors = await Promise.all(Array.from({ length: 5 }, () => rejectionOf(sup.call('setup-throws', 'ping'))));
+  for (const err of errors) assertError(err, 'PLUGVISOR_SETUP_FAILED', 'setup-throws', 'thrown in setup');
+  assert.equal(sup.info('setup-throws').status, 'registered');
+
+  // Still loaded: the next call tries again, and fails again for the same reason.
+  assertError(await rejectionOf(sup.call('setup-throws', 'ping')), 'PLUGVISOR_SETUP_FAILED');
+  await sup.load('plugins/counter');
+  assert.equal(await sup.call('counter', 'increment', 2), 2);
+});

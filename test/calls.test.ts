@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startSupervisor } from './helpers.js';
+
+test('a stateful plugin keeps its state between calls, through call() and plugin()', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  assert.equal(await sup.call('counter', 'increment', 5), 5);
+  const counter = sup.plugin<{ get(): number; increment(by?: number): number }>('counter');
+  assert.equal(await counter.get(), 5);
+  assert.equal(await counter.increment(), 6);
+});
+
+test('pipelined calls are answered in issue order', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  const results = await Promise.all(Array.from({ length: 1000 }, () => sup.call('counter', 'increment', 1)));
+  assert.deepEqual(results, Array.from({ length: 1000 }, (_, i) => i + 1));
+});
+
+test('a dependency is called over ctx.plugins', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  await sup.load('plugins/store');
+  await sup.load('plugins/greeter');
+  await sup.call('greeter', 'setGreeting', 'Ada', 'Hi');
+  assert.equal(await sup.call('greeter', 'greet', 'Ada'), 'Hi, Ada! (visit 1)');
+  assert.equal(await sup.call('counter', 'get'), 1);
+});

@@ -1,0 +1,67 @@
+/**
+ * Test helpers: supervisors closed after each test, plugin folders written into fresh temp folders.
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import { Supervisor, type SupervisorOptions, type SupervisorEventMap } from 'plugvisor';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
+
+/** A started supervisor rooted at the repository (or `root`), stopped when the test ends. */
+export async function startSupervisor(t: TestContext, options: SupervisorOptions = {}): Promise<Supervisor> {
+  const config = options.config ?? { log_level: 'silent' };
+  const sup = new Supervisor({ root: REPO_ROOT, ...options, config });
+  t.after(() => sup.stop());
+  await sup.start();
+  return sup;
+}
+
+/** A fresh temp folder, removed when the test ends. */
+export function tempDir(t: TestContext, prefix = 'plugvisor-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface PluginFiles {
+  [relativePath: string]: string | object;
+}
+
+/** Write a plugin folder: objects are written as JSON (package.json), strings as they are. */
+export function writePlugin(dir: string, files: PluginFiles): string {
+  for (const [rel, content] of Object.entries(files)) {
+    const file = join(dir, rel);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  }
+  return dir;
+}
+
+/** Copy a fixture plugin into `dir` (to edit it during a test). */
+export function copyFixture(name: string, dir: string): string {
+  cpSync(join(FIXTURES, name), dir, { recursive: true });
+  return dir;
+}
+
+export function fixture(name: string): string {
+  return join(FIXTURES, name);
+}
+
+/**
+ * The next `event` the supervisor emits for `plugin`. One listener stays on until it matches:
+ * events for several plugins emitted in the same tick are not missed.
+ */
+export function nextEvent<E extends keyof SupervisorEventMap>(sup: Supervisor, event: E, plugin: string): Promise<SupervisorEventMap[E][0]> {
+  return new Promise((resolve) => {
+    const listener = (payload: SupervisorEventMap[E][0]): void => {
+      if (payload.plugin !== plugin) return;
+      sup.off(event, listener as never);
+      resolve(payload);
+    };
+    sup.on(event, listener as never);
+  });
+}

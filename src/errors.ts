@@ -11,12 +11,15 @@ export const ErrorCodes = {
   PLUGVISOR_MANIFEST_INVALID: "The plugin's package.json cannot be parsed or fails its schema.",
   PLUGVISOR_ENGINE_INCOMPATIBLE: "The plugin's engines.plugvisor range does not include this plugvisor version.",
   PLUGVISOR_PLUGIN_CONFIG_INVALID: "The plugin's config file cannot be read or fails its configSchema.",
+  PLUGVISOR_DEPENDENCY_INSTALL_FAILED: "development.auto_install_deps: npm install in the plugin's folder failed.",
   PLUGVISOR_PACKAGE_NOT_FOUND: 'A plugin requested with fromPackage is not installed, or its version is outside the range.',
   // plugin code
   PLUGVISOR_COMPILE_FAILED: "The plugin's source could not be transformed (syntax error, unresolvable import).",
   PLUGVISOR_PLUGIN_INVALID: "The plugin's entry has no default export, or the export has no commands.",
   PLUGVISOR_PLUGIN_LOAD_FAILED: "The plugin's module threw while it was imported, or its worker died while starting.",
-  PLUGVISOR_SETUP_FAILED: "The plugin's setup() or state() threw.",
+  PLUGVISOR_SETUP_FAILED: "The plugin's state() or setup() threw while it was activated.",
+  PLUGVISOR_MIGRATE_FAILED: "The new version's migrate() threw on the old version's state.",
+  PLUGVISOR_STATE_RESTORE_FAILED: 'A state snapshot could not be deserialised in the new worker.',
   // registry
   PLUGVISOR_PLUGIN_NOT_FOUND: 'No plugin of that name is loaded.',
   PLUGVISOR_PLUGIN_EXISTS: 'A plugin of that name is already loaded.',
@@ -32,6 +35,11 @@ export const ErrorCodes = {
   PLUGVISOR_PLUGIN_CRASHED: "The plugin's worker exited, ran out of memory, died of an uncaught error or stopped answering.",
   PLUGVISOR_PLUGIN_FAILED: 'The plugin crashed more often than its restart policy allows and is no longer restarted.',
   PLUGVISOR_PLUGIN_STOPPED: 'The plugin was unloaded, or the supervisor stopped, before the call could run.',
+  // reloads
+  PLUGVISOR_RELOAD_TIMEOUT: 'A reload step (draining calls in flight, detaching, activating) outlived reload.timeout.',
+  PLUGVISOR_STATE_NOT_SERIALIZABLE: "The plugin's state cannot be serialised with node:v8 (a function, a class with private fields, a native handle).",
+  PLUGVISOR_HEALTH_FAILED: "The new version's health() did not report { ok: true }.",
+  PLUGVISOR_RELOAD_FAILED: 'A reload failed for a reason no other code covers; the message and cause say which.',
   PLUGVISOR_NOT_STARTED: 'The supervisor has not been started, or has been stopped.',
 } as const;
 

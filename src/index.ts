@@ -1,4 +1,6 @@
-export { Supervisor, type SupervisorOptions, type PluginProxy } from './supervisor.js';
+export { Supervisor, type SupervisorOptions, type PluginProxy, type CallObserver } from './supervisor.js';
+export type { ReloadResult, ReloadOptions, ReloadPhases, ReloadStep } from './reload/reload-result.js';
+export type { WorkerHeap } from './protocol/messages.js';
 export { definePlugin, type PluginDefinition, type PluginContext, type PluginCommand, type CommandsOf, type ConnectInfo } from './protocol/plugin-definition.js';
 export { PlugvisorError, ErrorCodes, isPlugvisorError, type ErrorCode } from './errors.js';
 export type { PluginInfo, DependencyInfo } from './plugin-info.js';

@@ -6,6 +6,10 @@ export interface SupervisorEventMap {
   restart: [{ plugin: string; attempt: number; delayMs: number; generation: number; state: string; durationMs: number }];
   reload: [{ plugin: string; fromVersion: string; toVersion: string; durationMs: number; pauseMs: number }];
   rollback: [{ plugin: string; step: string; error: string }];
+  /** The watcher saw a plugin's files change; `action` says what was done about it. */
+  change: [{ plugin: string; files: string[]; action: 'reload' | 'config' | 'none' }];
+  /** A plugin's config file or hot-loading.yaml was re-read: applied, or refused with the reason. */
+  config: [{ plugin: string; file: string; ok: boolean; error?: string }];
 }
 
 export type SupervisorEvent = keyof SupervisorEventMap;

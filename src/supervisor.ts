@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import semver from 'semver';
 import { resolveConfig, type ConfigInput } from './config/resolve-config.js';
@@ -18,9 +18,21 @@ import { compilePlugin } from './plugin/compile-plugin.js';
 import { readManifest, type PluginManifest } from './plugin/manifest.js';
 import { loadPluginConfig } from './plugin/plugin-config.js';
 import { resolvePluginDir, type LoadSource } from './plugin/resolve-source.js';
-import type { PeerWiring } from './protocol/messages.js';
+import type { PeerWiring, WorkerHeap } from './protocol/messages.js';
 import { PluginRuntime, type PluginBuild, type RuntimeHooks } from './runtime/plugin-runtime.js';
+import type { ManagedPlugin } from './runtime/managed-plugin.js';
+import { PoolRuntime, assertNotPooledDependency } from './runtime/pool-runtime.js';
 import type { SupervisorEvent, SupervisorEventMap } from './supervisor-events.js';
+import { runReload } from './reload/reload-transaction.js';
+import type { ReloadOptions, ReloadResult } from './reload/reload-result.js';
+import type { WorkerTransport } from './runtime/worker-transport.js';
+import { Mutex } from './mutex.js';
+import { StateBackups } from './state/state-backups.js';
+import { DevLoop, type DevLoopHost } from './watch/dev-loop.js';
+import type { WatchTarget } from './watch/plugin-watcher.js';
+import { installMissingDependencies } from './plugin/install-deps.js';
+
+const MIN_START_TIMEOUT_MS = 10_000;
 
 export interface SupervisorOptions {
   /** The project folder: relative paths in the config resolve against it. Default: process.cwd(). */
@@ -32,22 +44,52 @@ export interface SupervisorOptions {
 }
 
 type Commands = Record<string, (...args: any[]) => any>;
+
+/** Sees every call through call() and plugin(): `error` is undefined when it succeeded. */
+export type CallObserver = (plugin: string, command: string, durationMs: number, error: Error | undefined) => void;
 /** The caller's view of a plugin: every command returns a promise. */
 export type PluginProxy<T extends Commands> = { [K in keyof T]: (...args: Parameters<T[K]>) => Promise<Awaited<ReturnType<T[K]>>> };
 
+/** A configured plugin that failed to load at start in development mode (reload_on_import_error). */
+interface BrokenPlugin {
+  source: LoadSource;
+  dir: string;
+  error: Error;
+  files: string[];
+}
+
 export class Supervisor extends EventEmitter<SupervisorEventMap> {
-  readonly config: ResolvedConfig;
   readonly log: Logger;
-  readonly #plugins = new Map<string, PluginRuntime>();
+  #config: ResolvedConfig;
+  #devLoop: DevLoop | undefined;
+  readonly #broken = new Map<string, BrokenPlugin>();
+  #callObserver: CallObserver | undefined;
+  readonly #plugins = new Map<string, ManagedPlugin>();
   readonly #cacheDir: string;
+  readonly #backups: StateBackups;
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopping: Promise<void> | undefined;
+  /** Loads, reloads and unloads change the plugin graph one at a time. */
+  readonly #changes = new Mutex();
 
   constructor(options: SupervisorOptions = {}) {
     super();
-    this.config = resolveConfig(options.root ?? process.cwd(), options.config);
+    this.#config = resolveConfig(options.root ?? process.cwd(), options.config);
     this.log = options.logger ?? createLogger(this.config.logLevel);
     this.#cacheDir = join(this.config.root, '.plugvisor', 'cache');
+    this.#backups = new StateBackups({
+      dir: join(this.config.root, '.plugvisor', 'state'),
+      enabled: this.config.reload.backupState,
+      intervalSeconds: this.config.reload.checkpointIntervalSeconds,
+      timeoutMs: this.#timeoutMs(),
+      log: this.log,
+      runtimes: () => [...this.#plugins.values()].filter((r): r is PluginRuntime => r instanceof PluginRuntime),
+    });
+  }
+
+  /** The resolved configuration (replaced when hot-loading.yaml changes and is valid). */
+  get config(): ResolvedConfig {
+    return this.#config;
   }
 
   get root(): string {
@@ -59,13 +101,11 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     if (this.#state !== 'new') throw new PlugvisorError('PLUGVISOR_NOT_STARTED', `start() was already called (supervisor is ${this.#state})`);
     this.#state = 'starting';
     try {
-      if (this.config.enabled) {
-        const manifests = this.config.plugins.map((source) => readManifest(resolvePluginDir(this.root, source)));
-        const byName = new Map(manifests.map((m) => [m.name, m]));
-        const order = topologicalOrder(new Map(manifests.map((m) => [m.name, Object.keys(m.dependsOn)])));
-        for (const name of order) await this.#loadManifest(byName.get(name)!);
-      }
+      this.#warnInactiveDevelopmentSettings();
+      if (this.config.enabled) await this.#loadConfiguredPlugins(this.config.plugins);
       this.#state = 'running';
+      this.#backups.startCheckpoints();
+      if (this.config.watch.enabled) await this.#startDevLoop();
     } catch (err) {
       await this.stop();
       throw err;
@@ -76,15 +116,109 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   /** Load a plugin from a folder (absolute, or relative to root) or an installed npm package. */
   async load(source: LoadSource): Promise<PluginInfo> {
     this.#assertUsable();
-    const manifest = readManifest(resolvePluginDir(this.root, source));
-    await this.#loadManifest(manifest);
-    return this.info(manifest.name);
+    return this.#changes.run(async () => {
+      const manifest = readManifest(resolvePluginDir(this.root, source));
+      await this.#loadManifest(manifest);
+      await this.#devLoop?.refresh();
+      return this.info(manifest.name);
+    });
+  }
+
+  /**
+   * Replace a plugin with its new code while callers keep calling; its dependents are reloaded
+   * with it, in one transaction. Resolves { ok: false, error } for every failure the plugin
+   * causes (the old version keeps serving); rejects only for misuse, such as an unknown plugin.
+   */
+  async reload(name: string, options: ReloadOptions = {}): Promise<ReloadResult> {
+    this.#assertUsable();
+    this.#require(name);
+    return this.#changes.run(async () => {
+      const group = [name, ...this.#dependents(name)].map((n) => this.#require(n));
+      const results = await this.#runReload(group, options);
+      return results[0]!;
+    });
+  }
+
+  /** Reload every plugin, dependencies first, as one transaction. */
+  async reloadAll(options: ReloadOptions = {}): Promise<ReloadResult[]> {
+    this.#assertUsable();
+    return this.#changes.run(() => this.#runReload(this.#loadOrder().map((n) => this.#require(n)), options));
+  }
+
+  /**
+   * A long-lived channel to the plugin's connect() hook. It survives reloads: messages posted
+   * during a swap wait in the port and reach the new version in order. It ends with the worker
+   * when the plugin crashes (the port emits 'close').
+   */
+  async connect(name: string): Promise<MessagePort> {
+    this.#assertUsable();
+    const runtime = this.#require(name);
+    await runtime.ensureStarted();
+    if (runtime.transport === undefined || runtime.shape?.hasConnect !== true) {
+      throw new PlugvisorError('PLUGVISOR_COMMAND_NOT_FOUND', `plugin "${name}" has no connect() hook`, { plugin: name });
+    }
+    const { port1, port2 } = new MessageChannel();
+    await runtime.transport.control('connect', { port: port2, resumed: false }, this.#timeoutMs(), [port2]);
+    return port1;
+  }
+
+  async #runReload(group: ManagedPlugin[], options: ReloadOptions): Promise<ReloadResult[]> {
+    const validate = options.force !== true && this.config.reload.validation && this.config.safety.validateBeforeReload;
+    const results = await runReload({
+      log: this.log,
+      timeoutMs: this.#timeoutMs(),
+      validate,
+      readManifest: (dir, checkEngines) => readManifest(dir, { checkEngines }),
+      buildPlugin: (manifest) => this.buildPlugin(manifest),
+      loadedVersion: (dep) => this.#plugins.get(dep)?.manifest.version,
+      backupBefore: options.backupState === true ? (plugin, version, state) => this.#backups.save(plugin, version, state, 'before-reload') : undefined,
+      afterSwap: options.backupState === true || this.#backups.enabled
+        ? async (runtime) => void (await this.#backups.checkpoint(runtime)) : undefined,
+    }, group);
+    await this.#devLoop?.refresh();
+    for (const r of results) {
+      if (r.ok) {
+        this.log.info({ plugin: r.plugin, fromVersion: r.fromVersion, toVersion: r.toVersion, durationMs: round(r.durationMs), pauseMs: round(r.pauseMs) }, 'plugin reloaded');
+        this.emit('reload', { plugin: r.plugin, fromVersion: r.fromVersion, toVersion: r.toVersion, durationMs: r.durationMs, pauseMs: r.pauseMs });
+      } else {
+        this.emit('rollback', { plugin: r.plugin, step: r.error!.step, error: r.error!.message });
+      }
+    }
+    return results;
   }
 
   call(name: string, command: string, ...args: unknown[]): Promise<any> {
     const runtime = this.#plugins.get(name);
     if (runtime === undefined) return Promise.reject(this.#notFound(name));
-    return runtime.call(command, args);
+    const observer = this.#callObserver;
+    if (observer === undefined) return runtime.call(command, args);
+    const t0 = performance.now();
+    return runtime.call(command, args).then(
+      (value) => {
+        observer(name, command, performance.now() - t0, undefined);
+        return value;
+      },
+      (err: Error) => {
+        observer(name, command, performance.now() - t0, err);
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * Observe every call made through call() and plugin() proxies (metrics, monitors): its plugin,
+   * command, duration and error. One observer at a time; undefined removes it. Without one, the
+   * call path pays nothing.
+   */
+  observeCalls(observer: CallObserver | undefined): void {
+    this.#callObserver = observer;
+  }
+
+  /** The V8 heap of the plugin's worker, as the worker reports it (undefined without a running worker). */
+  async workerHeap(name: string): Promise<WorkerHeap | undefined> {
+    const transport = this.#require(name).transport;
+    if (transport === undefined || !transport.alive) return undefined;
+    return transport.control('heap', null, this.#timeoutMs());
   }
 
   /** A proxy whose methods call the plugin's commands; it resolves the plugin by name on every call, so it stays valid across reloads. */
@@ -98,6 +232,11 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   }
 
   async unload(name: string): Promise<void> {
+    this.#require(name);
+    return this.#changes.run(() => this.#unload(name));
+  }
+
+  async #unload(name: string): Promise<void> {
     const runtime = this.#require(name);
     const dependents = this.#dependents(name);
     if (dependents.length > 0) {
@@ -105,6 +244,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     }
     this.#plugins.delete(name);
     await runtime.stop(this.#timeoutMs());
+    await this.#devLoop?.refresh();
     this.log.info({ plugin: name }, 'plugin unloaded');
     this.emit('unload', { plugin: name, version: runtime.manifest.version });
   }
@@ -157,8 +297,180 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     await this.stop();
   }
 
+
+  /**
+   * Reload several plugins, with every plugin that depends on them, as one transaction in
+   * dependency order (what a burst of saves touching several plugins becomes).
+   */
+  async reloadMany(names: string[], options: ReloadOptions = {}): Promise<ReloadResult[]> {
+    this.#assertUsable();
+    for (const name of names) this.#require(name);
+    return this.#changes.run(async () => {
+      const wanted = new Set(names.flatMap((n) => [n, ...this.#dependents(n)]));
+      const group = this.#loadOrder().filter((n) => wanted.has(n)).map((n) => this.#require(n));
+      return this.#runReload(group, options);
+    });
+  }
+
+  /** The file watcher, while watching is on (for tools that want to see what it sees). */
+  get watcher(): DevLoop['watcher'] {
+    return this.#devLoop?.watcher;
+  }
+
+  /** Load configured plugins, dependencies first; in development mode with reload_on_import_error a plugin that fails is kept aside and retried when its files change. */
+  async #loadConfiguredPlugins(sources: readonly LoadSource[]): Promise<void> {
+    const tolerant = this.config.developmentMode && this.config.development.reloadOnImportError;
+    const manifests: Array<{ manifest: PluginManifest; source: LoadSource }> = [];
+    for (const source of sources) {
+      try {
+        manifests.push({ manifest: readManifest(resolvePluginDir(this.root, source)), source });
+      } catch (err) {
+        if (!tolerant) throw err;
+        this.#markBroken(source, err as Error);
+      }
+    }
+    const bySource = new Map(manifests.map((m) => [m.manifest.name, m]));
+    const order = topologicalOrder(new Map(manifests.map(({ manifest: m }) => [m.name, Object.keys(m.dependsOn)])));
+    for (const name of order) {
+      const { manifest, source } = bySource.get(name)!;
+      try {
+        await this.#loadManifest(manifest);
+      } catch (err) {
+        if (!tolerant) throw err;
+        this.#markBroken(source, err as Error, manifest);
+      }
+    }
+  }
+
+  #markBroken(source: LoadSource, error: Error, manifest?: PluginManifest): void {
+    const dir = typeof source === 'string' ? source : 'path' in source ? source.path : source.fromPackage;
+    const absDir = manifest?.dir ?? join(this.root, dir);
+    const files = [join(absDir, 'package.json'), manifest?.entryFile, (error as { file?: string }).file]
+      .filter((f): f is string => typeof f === 'string');
+    this.#broken.set(absDir, { source, dir: absDir, error, files: [...new Set(files)] });
+    this.log.error({ dir: absDir, err: error }, 'plugin failed to load; it is retried when its files change (reload_on_import_error)');
+  }
+
+  async #retryBroken(files: string[]): Promise<void> {
+    const changed = new Set(files);
+    const due = [...this.#broken.values()].filter((b) => b.files.some((f) => changed.has(f)) || files.some((f) => f.startsWith(b.dir)));
+    for (const broken of due) {
+      try {
+        await this.load(broken.source);
+        this.#broken.delete(broken.dir);
+      } catch (err) {
+        this.#markBroken(broken.source, err as Error);
+      }
+    }
+  }
+
+  #warnInactiveDevelopmentSettings(): void {
+    const { development, developmentMode } = this.config;
+    if (developmentMode) return;
+    const on = Object.entries(development).filter(([key, value]) => value === true && key !== 'debugLogging').map(([key]) => key);
+    if (on.length > 0) this.log.warn({ settings: on }, 'development.* settings take effect only with development_mode: true (or --dev-mode)');
+  }
+
+  async #startDevLoop(): Promise<void> {
+    const loop = new DevLoop(this.#devHost());
+    this.#devLoop = loop;
+    await loop.start();
+  }
+
+  #devHost(): DevLoopHost {
+    const sup = this;
+    return {
+      get config() {
+        return sup.config;
+      },
+      log: this.log,
+      watchTargets: () => this.#watchTargets(),
+      configFileOf: (plugin) => this.#plugins.get(plugin)?.manifest.configFile,
+      deliverConfig: (plugin) => this.#deliverConfig(plugin),
+      reloadMany: (plugins) => this.reloadMany(plugins.filter((p) => this.#plugins.has(p))),
+      retryBroken: (files) => this.#retryBroken(files),
+      applyConfigFile: () => this.#applyConfigFile(),
+      reportChange: (plugin, files, action) => {
+        this.log.info({ plugin, files, action }, 'plugin files changed');
+        this.emit('change', { plugin, files, action });
+      },
+    };
+  }
+
+  #watchTargets(): WatchTarget[] {
+    const targets: WatchTarget[] = [...this.#plugins.values()].map((r) => {
+      const m = r.manifest;
+      const files = [...r.build.compiled.sources, m.manifestFile, m.configFile, m.configSchemaFile].filter((f): f is string => f !== undefined);
+      return { name: r.name, dir: m.dir, files: [...new Set(files)] };
+    });
+    for (const broken of this.#broken.values()) targets.push({ name: `broken:${broken.dir}`, dir: broken.dir, files: broken.files });
+    return targets;
+  }
+
+  /** A plugin's config file changed: validate it; deliver it through configChanged() when the plugin has that hook. */
+  async #deliverConfig(plugin: string): Promise<boolean> {
+    const runtime = this.#plugins.get(plugin);
+    if (!(runtime instanceof PluginRuntime) || runtime.shape?.hasConfigChanged !== true || runtime.status !== 'serving') return false;
+    const file = runtime.manifest.configFile!;
+    try {
+      const config = loadPluginConfig(runtime.manifest);
+      await runtime.updateConfig(config, this.#timeoutMs());
+      this.log.info({ plugin, file }, 'config delivered through configChanged()');
+      this.emit('config', { plugin, file, ok: true });
+    } catch (err) {
+      this.log.warn({ plugin, file, err }, 'config refused; the old one stays');
+      this.emit('config', { plugin, file, ok: false, error: (err as Error).message });
+    }
+    return true;
+  }
+
+  /** hot-loading.yaml changed: validate it and apply what can change while running. */
+  async #applyConfigFile(): Promise<void> {
+    const file = this.config.file;
+    if (file === undefined) return;
+    let next: ResolvedConfig;
+    try {
+      next = resolveConfig(this.root, file);
+    } catch (err) {
+      this.log.error({ file, err }, 'configuration refused; the running one stays');
+      this.emit('config', { plugin: '*', file, ok: false, error: (err as Error).message });
+      return;
+    }
+    const previous = this.config;
+    this.#config = next;
+    this.log.level = next.logLevel;
+    const loaded = new Set([...this.#plugins.values()].map((r) => r.manifest.dir));
+    const added = next.plugins.filter((source) => {
+      try {
+        return !loaded.has(resolvePluginDir(this.root, source));
+      } catch {
+        return true;
+      }
+    });
+    for (const source of added) {
+      await this.load(source).catch((err: Error) => this.log.error({ source, err }, 'loading a plugin added to the configuration failed'));
+    }
+    const watchChanged = JSON.stringify(previous.watch) !== JSON.stringify(next.watch) || previous.safety.cooldownSeconds !== next.safety.cooldownSeconds;
+    if (watchChanged) {
+      // Not awaited: this runs inside the watcher's own batch, which close() waits for.
+      void this.#restartDevLoop();
+    }
+    this.log.info({ file, added: added.length }, 'configuration applied');
+    this.emit('config', { plugin: '*', file, ok: true });
+  }
+
+  async #restartDevLoop(): Promise<void> {
+    const loop = this.#devLoop;
+    this.#devLoop = undefined;
+    await loop?.close();
+    if (this.config.watch.enabled && this.#state === 'running') await this.#startDevLoop();
+  }
+
   async #stopAll(): Promise<void> {
     this.#state = 'stopping';
+    this.#backups.stopCheckpoints();
+    await this.#devLoop?.close();
+    this.#devLoop = undefined;
     const order = this.#loadOrder().reverse();
     for (const name of order) {
       const runtime = this.#plugins.get(name);
@@ -177,7 +489,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     }
     this.#checkDependencies(manifest);
     const build = await this.buildPlugin(manifest);
-    const runtime = new PluginRuntime(build, this.#hooks());
+    const runtime: ManagedPlugin = manifest.pool !== undefined ? new PoolRuntime(build, this.#hooks()) : new PluginRuntime(build, this.#hooks());
     this.#plugins.set(name, runtime);
     if (manifest.activation === 'eager') {
       try {
@@ -194,6 +506,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   /** Compile a plugin and read its config: everything a new version needs before a worker starts. */
   async buildPlugin(manifest: PluginManifest): Promise<PluginBuild> {
+    if (this.config.developmentMode && this.config.development.autoInstallDeps) await installMissingDependencies(manifest, this.log);
     const compiled = await compilePlugin(manifest.name, manifest.entryFile, this.#cacheDir);
     const config = loadPluginConfig(manifest);
     return { manifest, compiled, config };
@@ -209,6 +522,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
         throw new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING',
           `plugin "${manifest.name}" depends on "${dep}" (${range}), which is not loaded (${manifest.manifestFile}: plugvisor.dependsOn)`, { plugin: manifest.name, dependency: dep, file: manifest.manifestFile });
       }
+      assertNotPooledDependency(manifest, loaded.manifest);
       if (!semver.satisfies(loaded.manifest.version, range, { includePrerelease: true })) {
         throw new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING',
           `plugin "${manifest.name}" needs "${dep}" ${range}, but version ${loaded.manifest.version} is loaded (${manifest.manifestFile}: plugvisor.dependsOn)`, { plugin: manifest.name, dependency: dep, file: manifest.manifestFile });
@@ -220,21 +534,27 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     return {
       log: this.log,
       logLevel: this.log.level,
-      startTimeoutMs: this.#timeoutMs(),
+      // A worker's start (import, activation) is bounded on its own: a short reload.timeout meant
+      // for draining must not fail slow but healthy starts on a busy machine.
+      startTimeoutMs: Math.max(this.#timeoutMs(), MIN_START_TIMEOUT_MS),
       emit: (event, payload) => this.emit(event as SupervisorEvent, payload as never),
-      restartState: async () => undefined,
-      wireDependencies: (runtime) => this.#wireDependencies(runtime),
+      savedState: async (runtime) => this.#backups.savedState(runtime),
+      beforeDispose: async (runtime, transport) => {
+        if (this.#backups.enabled) await this.#backups.checkpoint(runtime, transport);
+      },
+      wireDependencies: (runtime, targets) => this.#wireDependencies(runtime, targets),
       workerReady: (runtime) => this.#rewireDependents(runtime),
     };
   }
 
   /** A direct MessagePort between the dependent's worker and each dependency's worker. */
-  async #wireDependencies(runtime: PluginRuntime): Promise<PeerWiring[]> {
+  async #wireDependencies(runtime: PluginRuntime, targets?: ReadonlyMap<string, WorkerTransport>): Promise<PeerWiring[]> {
     const wirings: PeerWiring[] = [];
     for (const dep of Object.keys(runtime.manifest.dependsOn)) {
       const target = this.#require(dep);
-      await target.ensureStarted();
-      wirings.push(await this.#openChannel(target, dep));
+      const override = targets?.get(dep);
+      if (override === undefined) await target.ensureStarted();
+      wirings.push(await this.#openChannel(target, dep, override));
     }
     return wirings;
   }
@@ -249,11 +569,16 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     }
   }
 
-  async #openChannel(target: PluginRuntime, name: string): Promise<PeerWiring> {
+  /** A channel served by `target`'s worker, or by `server` (its new worker, during a reload). */
+  async #openChannel(target: ManagedPlugin, name: string, server: WorkerTransport | undefined = target.transport): Promise<PeerWiring> {
+    if (server === undefined) {
+      throw new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING', `plugin "${name}" has no worker to open a dependency channel to (pooled plugins cannot be dependencies)`, { plugin: name });
+    }
     const { port1, port2 } = new MessageChannel();
-    await target.transport!.control('servePeer', { port: port1 }, this.#timeoutMs(), [port1]);
-    return { name, port: port2, commands: target.shape?.commands ?? [], callTimeoutMs: target.manifest.limits.callTimeoutMs };
+    await server.control('servePeer', { port: port1 }, this.#timeoutMs(), [port1]);
+    return { name, port: port2, commands: server.shape.commands, callTimeoutMs: target.manifest.limits.callTimeoutMs };
   }
+
 
   #dependents(name: string): string[] {
     return dependentsOf(this.#graph(), name);
@@ -271,7 +596,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     return this.config.reload.timeoutSeconds * 1000;
   }
 
-  #require(name: string): PluginRuntime {
+  #require(name: string): ManagedPlugin {
     const runtime = this.#plugins.get(name);
     if (runtime === undefined) throw this.#notFound(name);
     return runtime;
@@ -287,4 +612,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       throw new PlugvisorError('PLUGVISOR_NOT_STARTED', `the supervisor is ${this.#state}`);
     }
   }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
 }

@@ -3,20 +3,39 @@
  * with a fresh or restored state, health, state snapshots, channels, dispose.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { deserialize, serialize } from 'node:v8';
+import { deserialize, getHeapStatistics, serialize } from 'node:v8';
 import type { ControlOp, ControlOps, HealthReport, PeerWiring } from '../src/protocol/messages.js';
 import type { PluginContext, PluginDefinition, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { createPluginProxy, PeerClient } from './peer-client.js';
 import type { RpcServer } from './rpc-server.js';
+import type { ServedPorts } from './served-ports.js';
+import { applyDelta, type StateTracker } from './state-tracker.js';
 
-type Handlers = { [K in ControlOp]: (p: ControlOps[K]['req']) => Promise<ControlOps[K]['res']> | ControlOps[K]['res'] };
+type Result<T> = T | Transfer<T>;
+type Handlers = { [K in ControlOp]: (p: ControlOps[K]['req']) => Promise<Result<ControlOps[K]['res']>> | Result<ControlOps[K]['res']> };
 
 export interface WorkerPluginState {
   definition: PluginDefinition;
+  /** Owns ctx.state (delta tracking during a reload). */
+  tracker: StateTracker;
   ctx: PluginContext & { plugins: PluginProxies };
   server: RpcServer;
-  /** Serve the calls arriving on a port (a dependent's channel). */
-  serve(port: MessagePort): void;
+  /** The dependents' channels this worker serves. */
+  served: ServedPorts;
+}
+
+/** A response whose value carries ports or buffers to transfer rather than copy. */
+export class Transfer<T = unknown> {
+  constructor(readonly value: T, readonly list: Array<MessagePort | ArrayBuffer>) {}
+}
+
+function transferable(bytes: Uint8Array): ArrayBuffer[] {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return whole ? [bytes.buffer as ArrayBuffer] : [];
+}
+
+function ownedBuffer(bytes: Uint8Array): Transfer<Uint8Array> {
+  return new Transfer(bytes, transferable(bytes));
 }
 
 /** Tags an error with the activation step that threw, so the host can report it. */
@@ -41,21 +60,30 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
     w.ctx.plugins[wiring.name] = createPluginProxy(client);
   };
   const { definition: def, ctx } = w;
+  /** Client channels opened with sup.connect(), handed to the next version on a reload. */
+  const clientPorts = new Set<MessagePort>();
+  /** The pre-copied state of the old version, waiting for its delta. */
+  let staged: unknown;
 
   return {
-    async activate({ state, fromVersion, peers: wirings }) {
+    async activate({ state, delta, fromVersion, peers: wirings }) {
       for (const wiring of wirings) wirePeer(wiring);
-      if (state !== undefined) {
-        const old = await atStep('restore', () => deserialize(state));
+      if (state !== undefined || delta !== undefined) {
+        const old = await atStep('restore', () => (delta !== undefined ? applyDelta(staged, delta) : deserialize(state!)));
+        staged = undefined;
         ctx.state = def.migrate === undefined ? old
           : await atStep('migrate', () => def.migrate!(old, { fromVersion: fromVersion ?? 'unknown' }));
       } else {
         ctx.state = def.state === undefined ? {} : await atStep('state', () => def.state!());
       }
       await atStep('setup', () => def.setup?.(ctx));
-      return { restoredState: state !== undefined };
+      return { restoredState: state !== undefined || delta !== undefined };
     },
     ping: () => null,
+    heap() {
+      const h = getHeapStatistics();
+      return { heapUsedBytes: h.used_heap_size, heapTotalBytes: h.total_heap_size, heapLimitBytes: h.heap_size_limit, externalBytes: h.external_memory };
+    },
     async health() {
       if (def.health === undefined) return { ok: true };
       const report = (await def.health(ctx)) as HealthReport | undefined;
@@ -64,7 +92,32 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       }
       return report;
     },
-    snapshot: () => serialize(ctx.state),
+    snapshot: () => ownedBuffer(serialize(w.tracker.raw)),
+    precopy: () => ownedBuffer(w.tracker.precopy()),
+    stage({ state }) {
+      staged = deserialize(state);
+      return null;
+    },
+    delta() {
+      const delta = w.tracker.takeDelta();
+      return delta !== undefined ? new Transfer({ delta }, transferable(delta)) : new Transfer({ full: serialize(w.tracker.raw) }, []);
+    },
+    async detach() {
+      // Nothing may change the state once the snapshot is taken: hold the dependents' channels,
+      // let running commands finish, and hand the client channels (with whatever is queued in
+      // them) back to the host for the next version.
+      w.served.hold();
+      await w.server.idle();
+      const ports = [...clientPorts];
+      clientPorts.clear();
+      for (const port of ports) port.removeAllListeners();
+      return new Transfer({ ports }, ports);
+    },
+    resume() {
+      w.tracker.stop();
+      w.served.resume();
+      return null;
+    },
     async dispose() {
       await def.dispose?.(ctx);
       for (const client of peers.values()) client.close();
@@ -75,7 +128,12 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       return null;
     },
     servePeer({ port }) {
-      w.serve(port);
+      w.served.serve(port);
+      return null;
+    },
+    async configure({ config }) {
+      await def.configChanged?.(ctx, config);
+      (ctx as { config: unknown }).config = config;
       return null;
     },
     async connect({ port, resumed }) {
@@ -83,6 +141,7 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
         port.close();
         throw Object.assign(new Error(`plugin "${ctx.name}" has no connect() hook`), { code: 'PLUGVISOR_COMMAND_NOT_FOUND' });
       }
+      clientPorts.add(port);
       await def.connect(ctx, port, { resumed });
       return null;
     },

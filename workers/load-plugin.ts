@@ -5,7 +5,7 @@
 import type { PluginShape } from '../src/protocol/messages.js';
 import type { PluginDefinition } from '../src/protocol/plugin-definition.js';
 
-const HOOKS = ['state', 'migrate', 'setup', 'health', 'connect', 'dispose'] as const;
+const HOOKS = ['state', 'migrate', 'setup', 'health', 'connect', 'dispose', 'configChanged'] as const;
 
 export class PluginShapeError extends Error {
   readonly code = 'PLUGVISOR_PLUGIN_INVALID';
@@ -52,5 +52,6 @@ export function shapeOf(def: PluginDefinition): PluginShape {
     hasHealth: def.health !== undefined,
     hasConnect: def.connect !== undefined,
     hasDispose: def.dispose !== undefined,
+    hasConfigChanged: def.configChanged !== undefined,
   };
 }

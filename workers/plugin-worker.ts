@@ -6,15 +6,18 @@
  *   host ──call/batch──▶ parentPort ──▶ RpcServer ──▶ commands[c](ctx, ...a)
  *   host ◀─ok/err/batch─ parentPort ◀── Outbox (one message per tick)
  *   host ──req(op)─────▶ control handlers ──res──▶ host
+ *   dependent ──call──▶ served port ──▶ RpcServer (held during a reload)
  */
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { PROTOCOL_VERSION, type CallOrBatch, type ControlRequest, type ControlResponse, type LoadedMessage, type PluginWorkerData } from '../src/protocol/messages.js';
+import { PROTOCOL_VERSION, type CallOrBatch, type ControlRequest, type LoadedMessage, type PluginWorkerData } from '../src/protocol/messages.js';
 import { toWireError } from '../src/protocol/wire-error.js';
 import type { PluginContext, PluginProxies } from '../src/protocol/plugin-definition.js';
-import { createControlHandlers } from './control-handlers.js';
+import { createControlHandlers, Transfer } from './control-handlers.js';
 import { loadPlugin, shapeOf } from './load-plugin.js';
 import { RpcServer } from './rpc-server.js';
+import { dispatch, ServedPorts } from './served-ports.js';
+import { StateTracker } from './state-tracker.js';
 
 const data = workerData as PluginWorkerData;
 if (parentPort === null || data?.protocol !== PROTOCOL_VERSION) {
@@ -40,28 +43,26 @@ async function main(): Promise<void> {
     log: pino({ name: data.plugin, level: data.logLevel }).child({ generation: data.generation }),
     plugins: {},
   };
+  const tracker = new StateTracker();
+  tracker.install(ctx);
   const server = new RpcServer(definition, ctx, data.generation);
-  const serve = (port: MessagePort | typeof host, onControl?: (req: ControlRequest) => void): void => {
-    const outbox = server.createOutbox(port as MessagePort);
-    port.on('message', (msg: CallOrBatch | ControlRequest) => {
-      if (msg.t === 'call') server.handle(msg, outbox);
-      else if (msg.t === 'batch') for (const call of msg.m) server.handle(call, outbox);
-      else if (msg.t === 'req' && onControl !== undefined) onControl(msg);
-      else throw new Error(`plugvisor plugin worker: unexpected message type ${JSON.stringify((msg as { t?: unknown }).t)}`);
-    });
-  };
-  const handlers = createControlHandlers({ definition, ctx, server, serve: (port) => serve(port) });
-  serve(host, (req) => {
-    const respond = (response: ControlResponse, transfer?: ArrayBuffer[]): void => host.postMessage(response, transfer);
+  const served = new ServedPorts(server);
+  const handlers = createControlHandlers({ definition, tracker, ctx, server, served });
+  const outbox = server.createOutbox(host as never);
+
+  host.on('message', (msg: CallOrBatch | ControlRequest) => {
+    if (msg.t !== 'req') {
+      dispatch(server, msg, outbox);
+      return;
+    }
     Promise.resolve()
-      .then(() => (handlers[req.op] as (p: unknown) => unknown)(req.p))
+      .then(() => (handlers[msg.op] as (p: unknown) => unknown)(msg.p))
       .then(
         (v) => {
-          const transfer = v instanceof Uint8Array && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength
-            ? [v.buffer as ArrayBuffer] : undefined;
-          respond({ t: 'res', id: req.id, ok: true, v }, transfer);
+          const [value, transfer] = v instanceof Transfer ? [v.value, v.list] : [v, undefined];
+          host.postMessage({ t: 'res', id: msg.id, ok: true, v: value }, transfer);
         },
-        (err: unknown) => respond({ t: 'res', id: req.id, ok: false, e: toWireError(err) }),
+        (err: unknown) => host.postMessage({ t: 'res', id: msg.id, ok: false, e: toWireError(err) }),
       );
   });
   host.postMessage({ t: 'loaded', shape: shapeOf(definition) } satisfies LoadedMessage);

@@ -15,6 +15,8 @@ export class RpcServer {
   readonly #definition: PluginDefinition;
   readonly #ctx: PluginContext;
   readonly #generation: number;
+  #pendingAsync = 0;
+  #idleWaiters: Array<() => void> = [];
 
   constructor(definition: PluginDefinition, ctx: PluginContext, generation: number) {
     this.#definition = definition;
@@ -26,11 +28,25 @@ export class RpcServer {
   createOutbox(port: MessagePort): Outbox<Reply> {
     const outbox: Outbox<Reply> = new Outbox<Reply>(port, (reply, err) => {
       if (reply.t !== 'ok') throw err;
-      const e = new Error(`the result of the call could not be cloned: ${(err as Error).message}`);
+      const e = new Error(`plugin "${this.#ctx.name}": the result of the call could not be cloned: ${(err as Error).message}`);
       (e as Error & { code: string }).code = 'PLUGVISOR_RESULT_NOT_CLONEABLE';
       port.postMessage({ t: 'err', id: reply.id, g: reply.g, e: toWireError(e) } satisfies ErrMessage);
     });
     return outbox;
+  }
+
+  /** Resolves once no asynchronous command is running (a reload detaches the worker only then). */
+  idle(): Promise<void> {
+    if (this.#pendingAsync === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #settled(outbox: Outbox<Reply>, reply: Reply): void {
+    outbox.push(reply);
+    if (--this.#pendingAsync === 0 && this.#idleWaiters.length > 0) {
+      outbox.flush();
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
   }
 
   handle(call: CallMessage, outbox: Outbox<Reply>): void {
@@ -51,9 +67,10 @@ export class RpcServer {
       return;
     }
     if (isThenable(result)) {
+      this.#pendingAsync++;
       result.then(
-        (v) => outbox.push({ t: 'ok', id: call.id, g, v }),
-        (err) => outbox.push({ t: 'err', id: call.id, g, e: toWireError(err) }),
+        (v) => this.#settled(outbox, { t: 'ok', id: call.id, g, v }),
+        (err) => this.#settled(outbox, { t: 'err', id: call.id, g, e: toWireError(err) }),
       );
     } else {
       outbox.push({ t: 'ok', id: call.id, g, v: result });

@@ -40,6 +40,7 @@ export const hotLoadingSchema = {
         automatic: { type: 'boolean', default: true },
         validation: { type: 'boolean', default: true },
         backup_state: { type: 'boolean', default: false },
+        checkpoint_interval: { type: 'number', minimum: 0, default: 30 },
         timeout: { type: 'number', exclusiveMinimum: 0, default: 30 },
       },
     },
@@ -85,7 +86,14 @@ export interface ResolvedConfig {
   readonly logLevel: string;
   readonly plugins: readonly PluginSource[];
   readonly watch: { readonly enabled: boolean; readonly patterns: readonly string[]; readonly ignore: readonly string[] };
-  readonly reload: { readonly automatic: boolean; readonly validation: boolean; readonly backupState: boolean; readonly timeoutSeconds: number };
+  readonly reload: {
+    readonly automatic: boolean;
+    readonly validation: boolean;
+    readonly backupState: boolean;
+    /** Seconds between state checkpoints with backupState; 0: only at reloads and stop(). */
+    readonly checkpointIntervalSeconds: number;
+    readonly timeoutSeconds: number;
+  };
   readonly development: {
     readonly debugLogging: boolean;
     readonly preserveBreakpoints: boolean;

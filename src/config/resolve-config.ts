@@ -52,18 +52,23 @@ export function resolveConfigObject(root: string, raw: unknown, file: string | u
     throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `${where}: ${describeSchemaErrors(validateConfigFile.errors)}`, { file });
   }
   const h = wrapped.hot_loading;
+  // Development mode means debug logs, unless a log level was asked for explicitly.
+  const explicitLevel = typeof (raw as { hot_loading?: unknown }).hot_loading === 'object'
+    ? 'log_level' in ((raw as { hot_loading: object }).hot_loading ?? {})
+    : 'log_level' in raw;
   const config: ResolvedConfig = {
     root,
     file,
     enabled: h.enabled,
     developmentMode: h.development_mode,
-    logLevel: h.development_mode || h.development.debug_logging ? 'debug' : h.log_level,
+    logLevel: !explicitLevel && (h.development_mode || h.development.debug_logging) ? 'debug' : h.log_level,
     plugins: (h.plugins as PluginSource[]).map((p) => Object.freeze({ ...p })),
     watch: { enabled: h.watch.enabled, patterns: h.watch.patterns, ignore: h.watch.ignore },
     reload: {
       automatic: h.reload.automatic,
       validation: h.reload.validation,
       backupState: h.reload.backup_state,
+      checkpointIntervalSeconds: h.reload.checkpoint_interval,
       timeoutSeconds: h.reload.timeout,
     },
     development: {

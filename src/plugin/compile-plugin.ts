@@ -9,11 +9,11 @@
  * tiny module, since definePlugin only adds types.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isBuiltin } from 'node:module';
-import { build, type Message, type Plugin } from 'esbuild';
+import { build, version as esbuildVersion, type Message, type Plugin } from 'esbuild';
 import { PlugvisorError } from '../errors.js';
 
 export interface CompiledPlugin {
@@ -23,6 +23,9 @@ export interface CompiledPlugin {
   /** Absolute paths of the plugin's own source files (not node_modules). */
   readonly sources: readonly string[];
   readonly hash: string;
+  /** Served from the compile cache, without running esbuild. */
+  readonly cached: boolean;
+  readonly compileMs: number;
 }
 
 const PLUGVISOR_SHIM = 'export function definePlugin(definition) { return definition; }\n';
@@ -51,7 +54,34 @@ const externalPackages: Plugin = {
   },
 };
 
-export async function compilePlugin(pluginName: string, entryFile: string, cacheDir: string): Promise<CompiledPlugin> {
+export interface CompileOptions {
+  /** Reuse an earlier output when every source file still has the same content. Default true. */
+  cache?: boolean;
+}
+
+/**
+ * The compile cache: keyed by the content of every source file (from the last build's metafile)
+ * and the compiler's version and options, not by path, mtime and size. An unchanged plugin starts
+ * without running esbuild at all.
+ */
+interface CacheIndex {
+  key: string;
+  outFile: string;
+  hash: string;
+  inputs: Record<string, string>;
+}
+
+const OPTIONS_KEY = createHash('sha256').update(JSON.stringify({ esbuild: esbuildVersion, target: 'node20', format: 'esm', v: 1 })).digest('hex').slice(0, 16);
+
+export async function compilePlugin(pluginName: string, entryFile: string, cacheDir: string, options: CompileOptions = {}): Promise<CompiledPlugin> {
+  const t0 = performance.now();
+  const indexFile = join(cacheDir, 'index', `${createHash('sha256').update(entryFile).digest('hex').slice(0, 24)}.json`);
+  if (options.cache !== false) {
+    const hit = readCacheIndex(indexFile);
+    if (hit !== undefined) {
+      return { moduleUrl: pathToFileURL(hit.outFile).href, outFile: hit.outFile, sources: Object.keys(hit.inputs), hash: hit.hash, cached: true, compileMs: performance.now() - t0 };
+    }
+  }
   let result;
   try {
     result = await build({
@@ -94,5 +124,33 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
   const sources = Object.keys(result.metafile.inputs)
     .filter((input) => !input.includes(':') && !input.includes('node_modules'))
     .map((input) => resolve(dirname(entryFile), input));
-  return { moduleUrl: pathToFileURL(outFile).href, outFile, sources, hash };
+  writeCacheIndex(indexFile, { key: OPTIONS_KEY, outFile, hash, inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])) });
+  return { moduleUrl: pathToFileURL(outFile).href, outFile, sources, hash, cached: false, compileMs: performance.now() - t0 };
+}
+
+function hashFile(file: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+function readCacheIndex(indexFile: string): CacheIndex | undefined {
+  let index: CacheIndex;
+  try {
+    index = JSON.parse(readFileSync(indexFile, 'utf8')) as CacheIndex;
+  } catch {
+    return undefined;
+  }
+  if (index.key !== OPTIONS_KEY || !existsSync(index.outFile)) return undefined;
+  for (const [file, hash] of Object.entries(index.inputs)) if (hashFile(file) !== hash) return undefined;
+  return index;
+}
+
+function writeCacheIndex(indexFile: string, index: CacheIndex): void {
+  mkdirSync(dirname(indexFile), { recursive: true });
+  const tmp = `${indexFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(index));
+  renameSync(tmp, indexFile);
 }

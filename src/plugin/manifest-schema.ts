@@ -7,6 +7,7 @@ export const manifestSchema = {
     version: { type: 'string', minLength: 1 },
     main: { type: 'string', pattern: '\\.(ts|mts|js|mjs)$' },
     engines: { type: 'object', properties: { plugvisor: { type: 'string', minLength: 1 } } },
+    dependencies: { type: 'object', additionalProperties: { type: 'string' } },
     plugvisor: {
       type: 'object',
       additionalProperties: false,
@@ -14,6 +15,7 @@ export const manifestSchema = {
       properties: {
         dependsOn: { type: 'object', additionalProperties: { type: 'string', minLength: 1 }, default: {} },
         activation: { enum: ['eager', 'lazy'], default: 'eager' },
+        stateTransfer: { enum: ['full', 'delta'], default: 'full' },
         config: { type: 'string', minLength: 1 },
         configSchema: { type: 'string', minLength: 1 },
         limits: {

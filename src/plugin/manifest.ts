@@ -20,8 +20,12 @@ export interface PluginManifest {
   readonly manifestFile: string;
   readonly entryFile: string;
   readonly enginesRange?: string;
+  /** The plugin's own npm dependencies (package.json "dependencies"). */
+  readonly npmDependencies: Readonly<Record<string, string>>;
   readonly dependsOn: Readonly<Record<string, string>>;
   readonly activation: 'eager' | 'lazy';
+  /** How a reload moves the state: all of it inside the pause, or a pre-copy plus the changes. */
+  readonly stateTransfer: 'full' | 'delta';
   readonly configFile?: string;
   readonly configSchemaFile?: string;
   readonly limits: {
@@ -35,7 +39,7 @@ export interface PluginManifest {
   readonly pool?: { readonly maxThreads: number; readonly minThreads?: number };
 }
 
-export function readManifest(dir: string): PluginManifest {
+export function readManifest(dir: string, { checkEngines = true }: { checkEngines?: boolean } = {}): PluginManifest {
   const manifestFile = join(dir, 'package.json');
   let text: string;
   try {
@@ -65,7 +69,7 @@ export function readManifest(dir: string): PluginManifest {
   const enginesRange: string | undefined = raw.engines?.plugvisor;
   if (enginesRange !== undefined) {
     if (semver.validRange(enginesRange) === null) throw invalid(`engines.plugvisor: ${JSON.stringify(enginesRange)} is not a semver range`);
-    if (!semver.satisfies(PLUGVISOR_VERSION, enginesRange, { includePrerelease: true })) {
+    if (checkEngines && !semver.satisfies(PLUGVISOR_VERSION, enginesRange, { includePrerelease: true })) {
       throw new PlugvisorError('PLUGVISOR_ENGINE_INCOMPATIBLE',
         `${manifestFile}: engines.plugvisor ${enginesRange} does not include this plugvisor (${PLUGVISOR_VERSION})`,
         { file: manifestFile, plugin: raw.name });
@@ -73,6 +77,10 @@ export function readManifest(dir: string): PluginManifest {
   }
   if (pv.pool !== undefined && pv.pool.minThreads !== undefined && pv.pool.minThreads > pv.pool.maxThreads) {
     throw invalid('plugvisor.pool.minThreads must not exceed maxThreads');
+  }
+  if (pv.pool !== undefined && Object.keys(pv.dependsOn).length > 0) {
+    throw invalid(`plugvisor.dependsOn: a pooled plugin (plugvisor.pool) cannot depend on other plugins (${Object.keys(pv.dependsOn).join(', ')}); ` +
+      'remove "pool" to run it in a worker of its own');
   }
   const entryFile = raw.main !== undefined ? resolve(dir, raw.main) : DEFAULT_ENTRIES.map((f) => join(dir, f)).find((f) => existsSync(f));
   if (entryFile === undefined) throw invalid(`no "main" and none of ${DEFAULT_ENTRIES.join(', ')} exists`);
@@ -85,8 +93,10 @@ export function readManifest(dir: string): PluginManifest {
     manifestFile,
     entryFile,
     enginesRange,
+    npmDependencies: Object.freeze({ ...(raw.dependencies ?? {}) }),
     dependsOn: Object.freeze({ ...pv.dependsOn }),
     activation: pv.activation,
+    stateTransfer: pv.stateTransfer,
     configFile: pv.config === undefined ? undefined : resolve(dir, pv.config),
     configSchemaFile: pv.configSchema === undefined ? undefined : resolve(dir, pv.configSchema),
     limits: Object.freeze({ ...pv.limits }),

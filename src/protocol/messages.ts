@@ -34,6 +34,13 @@ export interface HealthReport {
   [key: string]: unknown;
 }
 
+export interface WorkerHeap {
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  heapLimitBytes: number;
+  externalBytes: number;
+}
+
 export interface PluginShape {
   commands: string[];
   hasState: boolean;
@@ -41,24 +48,40 @@ export interface PluginShape {
   hasHealth: boolean;
   hasConnect: boolean;
   hasDispose: boolean;
+  hasConfigChanged: boolean;
 }
 
 /** Every management operation: its request payload and its response value. */
 export interface ControlOps {
   /** Create or restore the state, run migrate and setup; the plugin then serves calls. */
   activate: {
-    req: { state?: Uint8Array; fromVersion?: string; peers: PeerWiring[] };
+    /** state: a full snapshot; delta: changes to apply to the staged pre-copy (see stage). */
+    req: { state?: Uint8Array; delta?: Uint8Array; fromVersion?: string; peers: PeerWiring[] };
     res: { restoredState: boolean };
   };
   ping: { req: null; res: null };
+  /** The worker's own V8 heap and event-loop use (for metrics and monitors). */
+  heap: { req: null; res: WorkerHeap };
   health: { req: null; res: HealthReport };
   /** Serialise ctx.state with node:v8. */
   snapshot: { req: null; res: Uint8Array };
   dispose: { req: null; res: null };
+  /** Delta transfer, old worker: start tracking changes and return the full state. */
+  precopy: { req: null; res: Uint8Array };
+  /** Delta transfer, new worker: keep the pre-copied state until activate brings the delta. */
+  stage: { req: { state: Uint8Array }; res: null };
+  /** Delta transfer, old worker (detached): the changes since the pre-copy, or the full state when a delta cannot say. */
+  delta: { req: null; res: { delta?: Uint8Array; full?: Uint8Array } };
+  /** Freeze for a reload: hold dependents' channels, finish running commands, release client channels. */
+  detach: { req: null; res: { ports: MessagePort[] } };
+  /** The reload rolled back: serve the held channels again. */
+  resume: { req: null; res: null };
   /** A dependency channel was (re)made: replace the proxy's port. */
   rewirePeer: { req: PeerWiring; res: null };
   /** A dependent's channel to this plugin: serve the calls that arrive on it. */
   servePeer: { req: { port: MessagePort }; res: null };
+  /** The plugin's config changed (validated on the host): configChanged(ctx, next), then ctx.config = next. */
+  configure: { req: { config: unknown }; res: null };
   /** A long-lived client channel (sup.connect). */
   connect: { req: { port: MessagePort; resumed: boolean }; res: null };
 }

@@ -36,6 +36,12 @@ export interface PluginDefinition<S = any, C = any, Cmds extends Record<string, 
   commands: Cmds;
   health?: (ctx: PluginContext<S, C>) => HealthReport | Promise<HealthReport>;
   connect?: (ctx: PluginContext<S, C>, port: MessagePort, info: ConnectInfo) => void | Promise<void>;
+  /**
+   * Optional: the plugin's config file changed and the new config passed its schema. With this
+   * hook the config is delivered without a reload (ctx.config is the new one once it returns);
+   * without it the plugin is reloaded. A throw refuses the config: the old one stays.
+   */
+  configChanged?: (ctx: PluginContext<S, C>, next: C) => void | Promise<void>;
   dispose?: (ctx: PluginContext<S, C>) => void | Promise<void>;
 }
 

@@ -10,7 +10,7 @@
  * generation is late (its worker was replaced) and is dropped and counted, never matched.
  */
 import type { Logger } from 'pino';
-import { PlugvisorError } from '../errors.js';
+import { PlugvisorError, type ErrorCode } from '../errors.js';
 import { CallTable, type PendingCall } from '../protocol/call-table.js';
 import type { CallMessage, ErrMessage, OkMessage, PeerWiring, PluginShape } from '../protocol/messages.js';
 import { fromWireError } from '../protocol/wire-error.js';
@@ -19,18 +19,24 @@ import type { PluginManifest } from '../plugin/manifest.js';
 import { crashedError, type WorkerDeath } from './crash.js';
 import { RestartPolicy } from './restart-policy.js';
 import { WorkerTransport } from './worker-transport.js';
+import type { ManagedPlugin } from './managed-plugin.js';
 
 export type PluginStatus = 'registered' | 'starting' | 'serving' | 'reloading' | 'restarting' | 'failed' | 'stopping' | 'stopped';
 
 /** What the supervisor lends a plugin runtime. */
 export interface RuntimeHooks {
-  /** Fresh channels to this plugin's dependencies (starting lazy ones). */
-  wireDependencies(runtime: PluginRuntime): Promise<PeerWiring[]>;
+  /**
+   * Fresh channels to this plugin's dependencies (starting lazy ones). `targets` overrides where a
+   * dependency is served: during a reload, by its new, not yet committed, worker.
+   */
+  wireDependencies(runtime: PluginRuntime, targets?: ReadonlyMap<string, WorkerTransport>): Promise<PeerWiring[]>;
   /** A new worker of this plugin serves: give its dependents channels to it. */
   workerReady(runtime: PluginRuntime): Promise<void>;
   emit(event: 'crash' | 'restart', payload: Record<string, unknown>): void;
-  /** The state a crash restart starts from (a backup), or undefined for state(). */
-  restartState(runtime: PluginRuntime): Promise<{ state: Uint8Array; source: string } | undefined>;
+  /** The state a start or crash restart begins with (a backup), or undefined for state(). */
+  savedState(runtime: PluginRuntime): Promise<SavedState | undefined>;
+  /** Called once calls in flight are drained at stop(), before dispose(): the moment for a last checkpoint. */
+  beforeDispose(runtime: PluginRuntime, transport: WorkerTransport): Promise<void>;
   log: Logger;
   logLevel: string;
   startTimeoutMs: number;
@@ -45,6 +51,17 @@ export interface PluginBuild {
 
 type Call = PendingCall & { args: unknown[] };
 
+/** A state to start from instead of state(): a backup on disk, or a reload's snapshot. */
+export interface SavedState {
+  state: Uint8Array;
+  /** 'backup' or 'reload-snapshot': reported by the restart event. */
+  source: string;
+  /** The version that wrote it: given to migrate() as fromVersion. */
+  fromVersion?: string;
+  /** It would not restore (corrupt, or migrate refused it): stop using it. The plugin then starts fresh. */
+  discard?(err: Error): void;
+}
+
 export interface CallStats {
   calls: number;
   errors: number;
@@ -53,7 +70,7 @@ export interface CallStats {
   restarts: number;
 }
 
-export class PluginRuntime {
+export class PluginRuntime implements ManagedPlugin {
   readonly name: string;
   readonly #hooks: RuntimeHooks;
   readonly #calls: CallTable;
@@ -74,6 +91,13 @@ export class PluginRuntime {
   #lastLoaded: Date | undefined;
   #reloadCount = 0;
   #failure: Error | undefined;
+  /** Set while a reload transaction owns the plugin: a death then is the transaction's to handle. */
+  #reloading = false;
+  #deathDuringReload: WorkerDeath | undefined;
+  /** The state the next restart starts from, when a reload left one behind. */
+  #pendingRestore: SavedState | undefined;
+  /** Where the running worker's state came from: 'fresh', 'backup', 'reload-snapshot' or 'reload'. */
+  #stateSource = 'fresh';
   readonly stats: CallStats = { calls: 0, errors: 0, timeouts: 0, lateReplies: 0, restarts: 0 };
 
   constructor(build: PluginBuild, hooks: RuntimeHooks) {
@@ -110,6 +134,10 @@ export class PluginRuntime {
 
   get reloadCount(): number {
     return this.#reloadCount;
+  }
+
+  get stateSource(): string {
+    return this.#stateSource;
   }
 
   get failure(): Error | undefined {
@@ -186,6 +214,8 @@ export class PluginRuntime {
     const transport = this.#transport;
     if (transport !== undefined && transport.alive) {
       await withTimeout(this.drain(), timeoutMs);
+      await this.#hooks.beforeDispose(this, transport).catch((err: Error) =>
+        this.#hooks.log.warn({ plugin: this.name, err }, 'last state checkpoint failed'));
       await transport.control('dispose', null, timeoutMs).catch((err: Error) =>
         this.#hooks.log.warn({ plugin: this.name, err }, 'dispose() failed'));
       await transport.terminate();
@@ -197,7 +227,7 @@ export class PluginRuntime {
   }
 
   #startFirst(): Promise<void> {
-    return this.#startWorker(undefined).then(
+    return this.#hooks.savedState(this).then((saved) => this.#startWorker(saved)).then(
       () => {
         this.#lastLoaded = new Date();
       },
@@ -210,15 +240,22 @@ export class PluginRuntime {
     );
   }
 
-  /** Start a worker, activate it with `state` (or a fresh one), make it the route's target. */
-  async #startWorker(restored: { state: Uint8Array; source: string } | undefined): Promise<void> {
+  /** Start a worker, activate it with a saved state (or a fresh one), make it the route's target. */
+  async #startWorker(saved: SavedState | undefined): Promise<void> {
     const transport = await this.spawn(this.#build);
     try {
-      await this.activate(transport, restored?.state, undefined);
+      await this.activate(transport, saved?.state, saved?.fromVersion);
     } catch (err) {
       await transport.terminate();
+      const step = (err as { step?: string }).step;
+      if (saved?.discard !== undefined && (step === 'restore' || step === 'migrate')) {
+        // A saved state that does not restore must not keep the plugin down: start from state().
+        saved.discard(err as Error);
+        return this.#startWorker(undefined);
+      }
       throw err;
     }
+    this.#stateSource = saved?.source ?? 'fresh';
     this.#adopt(transport);
     await this.#hooks.workerReady(this);
     this.#status = 'serving';
@@ -256,10 +293,84 @@ export class PluginRuntime {
   }
 
   /** Activate a loaded worker: wire its dependencies, restore or create its state, run setup. */
-  async activate(transport: WorkerTransport, state: Uint8Array | undefined, fromVersion: string | undefined): Promise<void> {
-    const peers = await this.#hooks.wireDependencies(this);
+  async activate(transport: WorkerTransport, state: Uint8Array | undefined, fromVersion: string | undefined,
+    targets?: ReadonlyMap<string, WorkerTransport>, delta?: Uint8Array): Promise<void> {
+    const peers = await this.#hooks.wireDependencies(this, targets);
     const timeoutMs = this.#hooks.startTimeoutMs;
-    await transport.control('activate', { state, fromVersion, peers }, timeoutMs, peers.map((p) => p.port));
+    try {
+      const buffers = [state, delta].filter((b) => b !== undefined && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength).map((b) => b!.buffer);
+      await transport.control('activate', { state, delta, fromVersion, peers }, timeoutMs, [...peers.map((p) => p.port), ...buffers]);
+    } catch (err) {
+      throw activationError(this.name, err);
+    }
+  }
+
+  /** A reload transaction takes the plugin over: new calls queue on the host, deaths are reported to it. */
+  beginReload(): WorkerTransport | undefined {
+    this.#routeOpen = false;
+    this.#reloading = true;
+    this.#deathDuringReload = undefined;
+    if (this.#status === 'serving') this.#status = 'reloading';
+    return this.#transport?.alive ? this.#transport : undefined;
+  }
+
+  /** Did the worker the reload started from die during it? */
+  get diedDuringReload(): boolean {
+    return this.#deathDuringReload !== undefined;
+  }
+
+  /** The swap: `next` (activated and healthy) serves from now on; queued calls go to it in order. */
+  commitReload(next: WorkerTransport, build: PluginBuild): void {
+    this.#build = build;
+    this.#stateSource = 'reload';
+    this.#adopt(next);
+    this.#reloading = false;
+    this.#reloadCount++;
+    this.#lastLoaded = new Date();
+    this.#status = 'serving';
+    this.resumeRoute();
+  }
+
+  /**
+   * The reload failed: the old worker serves again with its state. If it died meanwhile, it is
+   * restarted as after any crash, from the reload's snapshot when one was taken.
+   */
+  abortReload(snapshot: Uint8Array | undefined): void {
+    this.#reloading = false;
+    const death = this.#deathDuringReload;
+    this.#deathDuringReload = undefined;
+    if (death === undefined) {
+      if (this.#status === 'reloading') this.#status = 'serving';
+      if (this.#transport !== undefined) this.resumeRoute();
+      return;
+    }
+    // A snapshot already handed to the new worker is detached (empty) and cannot serve.
+    const usable = snapshot !== undefined && snapshot.byteLength > 0;
+    this.#pendingRestore = usable ? { state: snapshot, source: 'reload-snapshot', fromVersion: this.manifest.version } : undefined;
+    this.#scheduleRestart(death);
+  }
+
+  /**
+   * New code for a plugin that has no running worker (lazy and not started, failed, or waiting to
+   * restart): it takes effect at the next start, which happens now unless the plugin is lazy.
+   */
+  async replaceBuild(build: PluginBuild): Promise<void> {
+    this.#build = build;
+    this.#reloading = false;
+    this.#reloadCount++;
+    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    const wasActive = this.#status === 'failed' || this.#status === 'restarting';
+    if (wasActive || this.#status === 'reloading') this.#status = 'registered';
+    this.#failure = undefined;
+    this.#restartPolicy.reset();
+    if (wasActive || build.manifest.activation === 'eager' || this.#queue.length > 0) await this.ensureStarted();
+  }
+
+  /** A new config, delivered to the running worker by configChanged(): later starts use it too. */
+  async updateConfig(config: unknown, timeoutMs: number): Promise<void> {
+    await this.#transport?.control('configure', { config }, timeoutMs);
+    this.#build = { ...this.#build, config };
   }
 
   /** Make `transport` the worker calls go to. */
@@ -332,6 +443,11 @@ export class PluginRuntime {
     if (this.#drainWaiters.length > 0) this.#checkDrained();
     if (transport !== this.#transport) return; // a standby or replaced worker: the reload handles it
     this.#routeOpen = false;
+    if (this.#reloading) {
+      this.#deathDuringReload = death;
+      this.#hooks.emit('crash', { plugin: this.name, reason: death.reason, generation: transport.generation, failedCalls: failed, error: death.error?.message });
+      return;
+    }
     this.#hooks.log.error({ plugin: this.name, generation: transport.generation, reason: death.reason, err: death.error, failedCalls: failed }, 'plugin worker crashed');
     this.#hooks.emit('crash', { plugin: this.name, reason: death.reason, generation: transport.generation, failedCalls: failed, error: death.error?.message });
     if (this.#status === 'stopping' || this.#status === 'stopped') return;
@@ -351,7 +467,11 @@ export class PluginRuntime {
     this.#status = 'restarting';
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
-      void this.#restart(decision.attempt, decision.delayMs);
+      // Tracked like a first start, so that stop() waits for it instead of leaking its worker.
+      const restarting: Promise<void> = this.#restart(decision.attempt, decision.delayMs).finally(() => {
+        if (this.#starting === restarting) this.#starting = undefined;
+      });
+      this.#starting = restarting;
     }, decision.delayMs);
   }
 
@@ -359,12 +479,12 @@ export class PluginRuntime {
     if (this.#status !== 'restarting') return;
     const t0 = performance.now();
     try {
-      const restored = await this.#hooks.restartState(this);
-      await this.#startWorker(restored);
+      const saved = this.#pendingRestore ?? await this.#hooks.savedState(this);
+      this.#pendingRestore = undefined;
+      await this.#startWorker(saved);
       this.stats.restarts++;
       this.#hooks.emit('restart', {
-        plugin: this.name, attempt, delayMs, generation: this.#generation,
-        state: restored === undefined ? 'fresh' : restored.source, durationMs: performance.now() - t0,
+        plugin: this.name, attempt, delayMs, generation: this.#generation, state: this.#stateSource, durationMs: performance.now() - t0,
       });
     } catch (err) {
       if (this.#status !== 'restarting') return;
@@ -403,6 +523,21 @@ export class PluginRuntime {
   #stoppedError(what: string): PlugvisorError {
     return new PlugvisorError('PLUGVISOR_PLUGIN_STOPPED', `plugin "${this.name}" was stopped before ${what} could run`, { plugin: this.name });
   }
+}
+
+const STEP_CODES: Record<string, ErrorCode> = {
+  state: 'PLUGVISOR_SETUP_FAILED',
+  setup: 'PLUGVISOR_SETUP_FAILED',
+  migrate: 'PLUGVISOR_MIGRATE_FAILED',
+  restore: 'PLUGVISOR_STATE_RESTORE_FAILED',
+};
+
+/** A hook that threw while activating: a supervisor error naming the step, the plugin's error as cause. */
+function activationError(plugin: string, err: unknown): Error {
+  const step = (err as { step?: unknown })?.step;
+  if (typeof step !== 'string' || !(step in STEP_CODES)) return err as Error;
+  const cause = err as Error;
+  return new PlugvisorError(STEP_CODES[step]!, `plugin "${plugin}": ${step}() failed: ${cause.message}`, { plugin, step, cause });
 }
 
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {

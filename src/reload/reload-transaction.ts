@@ -1,0 +1,369 @@
+/**
+ * The swap transaction: replaces one plugin, and the plugins that depend on it, with their new
+ * code while callers keep calling; any failure leaves the old versions serving with their state.
+ *
+ *   before the pause (callers are served by the old workers all along)
+ *     prepare   read package.json, compile (esbuild), read the plugin config
+ *     validate  engines, dependsOn ranges against the new versions, connect() kept
+ *     spawn     start the new workers: import and check the plugin's shape
+ *     precopy   stateTransfer "delta": the old worker starts tracking changes and sends its whole
+ *               state, which the new worker deserialises and keeps (staged)
+ *   pause: new calls queue on the host, in order
+ *     drain     wait for calls in flight on the old workers (dependents first)
+ *     detach    old workers hold their dependents' channels, finish running commands and hand
+ *               their client channels (sup.connect) back, messages still queued inside them
+ *     snapshot  node:v8 serialise of each old state (delta: only what changed since the precopy)
+ *     activate  new workers: wire dependencies (to the new versions in the group), restore the
+ *               state, migrate(old, { fromVersion }), setup()
+ *     health    only { ok: true } commits
+ *     transfer  client channels to the new workers: connect(ctx, port, { resumed: true })
+ *     swap      the routing table points at the new workers; queued calls go to them in order
+ *   after the pause
+ *     dispose   dispose() in the old versions, then their workers end
+ *
+ *   failure before the swap: new workers end; old workers resume (held channels served, client
+ *   channels handed back); queued calls go to the old workers in order. A plugin whose old
+ *   worker died meanwhile restarts as after a crash, from the snapshot if one was taken.
+ *
+ * Dependency channels are not moved: every dependent of a reloaded plugin is reloaded in the same
+ * transaction and gets new channels to the new version, so nothing is in flight on the old ones.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import semver from 'semver';
+import { PlugvisorError, isPlugvisorError, type ErrorCode } from '../errors.js';
+import type { PluginManifest } from '../plugin/manifest.js';
+import type { ManagedPlugin } from '../runtime/managed-plugin.js';
+import { PluginRuntime, type PluginBuild } from '../runtime/plugin-runtime.js';
+import type { WorkerTransport } from '../runtime/worker-transport.js';
+import { PhaseClock } from './phase-clock.js';
+import type { ReloadResult, ReloadStep } from './reload-result.js';
+
+export interface ReloadContext {
+  log: Logger;
+  timeoutMs: number;
+  validate: boolean;
+  readManifest(dir: string, checkEngines: boolean): PluginManifest;
+  buildPlugin(manifest: PluginManifest): Promise<PluginBuild>;
+  /** Loaded version of a plugin outside the transaction. */
+  loadedVersion(name: string): string | undefined;
+  /** Keep the pre-reload state on disk (reload --backup-state); returns the file. */
+  backupBefore?(plugin: string, version: string, state: Uint8Array): string;
+  /** After the swap, outside the pause: e.g. checkpoint the new version's state. */
+  afterSwap?(runtime: PluginRuntime): Promise<void>;
+}
+
+interface Slot {
+  runtime: ManagedPlugin;
+  /** The runtime when the plugin runs in a worker of its own; pooled plugins only swap their pool. */
+  worker?: PluginRuntime;
+  fromVersion: string;
+  build?: PluginBuild;
+  /** The running worker, when the plugin has one. */
+  old?: WorkerTransport;
+  next?: WorkerTransport;
+  detached: boolean;
+  clientPorts: MessagePort[];
+  snapshot?: Uint8Array;
+  /** Delta transfer: the old worker tracks changes since the precopy. */
+  tracking: boolean;
+  precopyBytes: number;
+  /** Bytes moved inside the pause (snapshot or delta); the buffers themselves are transferred away. */
+  stateBytes: number;
+  delta?: Uint8Array;
+  backupFile?: string;
+}
+
+class StepError extends Error {
+  constructor(readonly step: ReloadStep, readonly error: PlugvisorError) {
+    super(error.message);
+  }
+}
+
+export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Promise<ReloadResult[]> {
+  const t0 = performance.now();
+  const clock = new PhaseClock();
+  const slots: Slot[] = group.map((runtime) => ({
+    runtime,
+    worker: runtime instanceof PluginRuntime ? runtime : undefined,
+    fromVersion: runtime.manifest.version,
+    detached: false,
+    clientPorts: [],
+    tracking: false,
+    precopyBytes: 0,
+    stateBytes: 0,
+  }));
+  let pausedAt: number | undefined;
+  let pauseMs = 0;
+  try {
+    await clock.time('prepare', () => prepare(ctx, slots));
+    if (ctx.validate) await clock.time('validate', () => validate(ctx, slots));
+    await clock.time('spawn', () => spawn(slots));
+    if (ctx.backupBefore === undefined) await clock.time('precopy', () => precopy(ctx, slots));
+    pausedAt = performance.now();
+    for (const slot of slots) slot.old = slot.worker?.beginReload();
+    await clock.time('drain', () => drain(ctx, slots));
+    await clock.time('detach', () => detach(ctx, slots));
+    await clock.time('snapshot', () => snapshot(ctx, slots));
+    await clock.time('activate', () => activate(slots));
+    if (ctx.validate) await clock.time('health', () => health(ctx, slots));
+    await clock.time('transfer', () => transfer(ctx, slots));
+    await clock.time('swap', () => swap(slots));
+    pauseMs = performance.now() - pausedAt;
+  } catch (err) {
+    if (pausedAt !== undefined) pauseMs = performance.now() - pausedAt;
+    const failure = asStepError(err);
+    await rollback(ctx, slots, pausedAt !== undefined);
+    const durationMs = performance.now() - t0;
+    const error = Object.assign(failure.error, { step: failure.step });
+    ctx.log.warn({ plugins: slots.map((s) => s.runtime.name), step: failure.step, err: failure.error }, 'reload failed; rolled back');
+    return slots.map((slot) => ({
+      ok: false,
+      plugin: slot.runtime.name,
+      fromVersion: slot.fromVersion,
+      toVersion: slot.build?.manifest.version ?? slot.fromVersion,
+      durationMs,
+      pauseMs,
+      rolledBack: true,
+      stateBytes: 0,
+      precopyBytes: slot.precopyBytes,
+      phases: clock.phases,
+      reloaded: [],
+      error,
+    }));
+  }
+  await clock.time('dispose', () => disposeOld(ctx, slots));
+  if (ctx.afterSwap !== undefined) {
+    for (const slot of slots) {
+      if (slot.worker !== undefined) await ctx.afterSwap(slot.worker).catch((err: Error) => ctx.log.warn({ plugin: slot.runtime.name, err }, 'after-reload checkpoint failed'));
+    }
+  }
+  const durationMs = performance.now() - t0;
+  const reloaded = slots.map((s) => s.runtime.name);
+  return slots.map((slot) => ({
+    ok: true,
+    plugin: slot.runtime.name,
+    fromVersion: slot.fromVersion,
+    toVersion: slot.build!.manifest.version,
+    durationMs,
+    pauseMs,
+    rolledBack: false,
+    stateBytes: slot.stateBytes,
+    precopyBytes: slot.precopyBytes,
+    phases: clock.phases,
+    reloaded,
+    ...(slot.backupFile === undefined ? {} : { backupFile: slot.backupFile }),
+  }));
+}
+
+async function prepare(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  for (const slot of slots) {
+    const { runtime } = slot;
+    const manifest = await step('manifest', () => ctx.readManifest(runtime.manifest.dir, ctx.validate));
+    if (manifest.name !== runtime.name) {
+      throw new StepError('manifest', new PlugvisorError('PLUGVISOR_MANIFEST_INVALID',
+        `${manifest.manifestFile}: the name changed from "${runtime.name}" to "${manifest.name}"; unload and load the plugin to rename it`,
+        { plugin: runtime.name, file: manifest.manifestFile }));
+    }
+    if ((manifest.pool === undefined) !== (runtime.manifest.pool === undefined)) {
+      throw new StepError('manifest', new PlugvisorError('PLUGVISOR_MANIFEST_INVALID',
+        `${manifest.manifestFile}: plugvisor.pool was added or removed; unload and load the plugin to change how it runs`,
+        { plugin: runtime.name, file: manifest.manifestFile }));
+    }
+    slot.build = await step('compile', () => ctx.buildPlugin(manifest)).catch((err: StepError) => {
+      // The plugin's config file is read with its code: report it as its own step.
+      throw err.error.code === 'PLUGVISOR_PLUGIN_CONFIG_INVALID' ? new StepError('config', err.error) : err;
+    });
+  }
+}
+
+/** dependsOn of every new version against the versions that will be loaded after the swap. */
+function validate(ctx: ReloadContext, slots: Slot[]): void {
+  const next = new Map(slots.map((s) => [s.runtime.name, s.build!.manifest.version]));
+  for (const slot of slots) {
+    const manifest = slot.build!.manifest;
+    for (const [dep, range] of Object.entries(manifest.dependsOn)) {
+      const version = next.get(dep) ?? ctx.loadedVersion(dep);
+      if (version === undefined || !semver.satisfies(version, range, { includePrerelease: true })) {
+        const why = version === undefined ? 'which is not loaded' : `but version ${version} ${next.has(dep) ? 'is being reloaded' : 'is loaded'}`;
+        throw new StepError('validate', new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING',
+          `plugin "${manifest.name}" ${manifest.version} needs "${dep}" ${range}, ${why} (${manifest.manifestFile})`,
+          { plugin: manifest.name, dependency: dep, file: manifest.manifestFile }));
+      }
+    }
+  }
+}
+
+async function spawn(slots: Slot[]): Promise<void> {
+  for (const slot of slots) {
+    const { runtime, worker } = slot;
+    if (worker === undefined) continue;
+    const next = await step('load', () => worker.spawn(slot.build!));
+    slot.next = next;
+    const had = runtime.shape;
+    if (had?.hasConnect === true && !next.shape.hasConnect) {
+      throw new StepError('validate', new PlugvisorError('PLUGVISOR_PLUGIN_INVALID',
+        `${slot.build!.manifest.entryFile}: the new version has no connect() hook, but the running one has; open client channels would be cut`,
+        { plugin: runtime.name, file: slot.build!.manifest.entryFile }));
+    }
+  }
+}
+
+async function precopy(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  for (const slot of slots) {
+    const current = slot.worker?.transport;
+    if (slot.build!.manifest.stateTransfer !== 'delta' || current === undefined || !current.alive || slot.worker!.status !== 'serving') continue;
+    slot.tracking = true;
+    const state = await step('precopy', () => current.control('precopy', null, ctx.timeoutMs), 'PLUGVISOR_STATE_NOT_SERIALIZABLE',
+      (e) => `plugin "${slot.runtime.name}": its state cannot be serialised with node:v8: ${e.message}`);
+    slot.precopyBytes = state.byteLength;
+    await step('precopy', () => slot.next!.control('stage', { state }, ctx.timeoutMs, [state.buffer]));
+  }
+}
+
+async function drain(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  // Dependents first: their running commands may still call the dependencies' old workers.
+  for (const slot of [...slots].reverse()) {
+    if (slot.old === undefined) continue;
+    const drained = await within(slot.worker!.drain(), ctx.timeoutMs);
+    if (!drained) {
+      throw new StepError('drain', new PlugvisorError('PLUGVISOR_RELOAD_TIMEOUT',
+        `plugin "${slot.runtime.name}": calls in flight did not finish within ${ctx.timeoutMs} ms (reload.timeout)`, { plugin: slot.runtime.name }));
+    }
+  }
+}
+
+async function detach(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  for (const slot of [...slots].reverse()) {
+    if (slot.old === undefined) continue;
+    const old = slot.old;
+    slot.detached = true;
+    const { ports } = await step('detach', () => old.control('detach', null, ctx.timeoutMs));
+    slot.clientPorts = ports;
+  }
+}
+
+async function snapshot(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  for (const slot of slots) {
+    if (slot.old === undefined) continue;
+    const old = slot.old;
+    if (slot.tracking) {
+      const { delta, full } = await step('snapshot', () => old.control('delta', null, ctx.timeoutMs), 'PLUGVISOR_STATE_NOT_SERIALIZABLE',
+        (e) => `plugin "${slot.runtime.name}": its state cannot be serialised with node:v8: ${e.message}`);
+      slot.tracking = false;
+      slot.delta = delta;
+      slot.snapshot = full;
+      slot.stateBytes = (delta ?? full)?.byteLength ?? 0;
+      continue;
+    }
+    const state = await step('snapshot', () => old.control('snapshot', null, ctx.timeoutMs), 'PLUGVISOR_STATE_NOT_SERIALIZABLE',
+      (e) => `plugin "${slot.runtime.name}": its state cannot be serialised with node:v8: ${e.message}`);
+    slot.snapshot = state;
+    slot.stateBytes = state.byteLength;
+    if (ctx.backupBefore !== undefined) slot.backupFile = await step('snapshot', () => ctx.backupBefore!(slot.runtime.name, slot.fromVersion, state));
+  }
+}
+
+async function activate(slots: Slot[]): Promise<void> {
+  const targets = new Map(slots.filter((s) => s.old !== undefined).map((s) => [s.runtime.name, s.next!]));
+  for (const slot of slots) {
+    if (slot.old === undefined) continue;
+    await step('activate', () => slot.worker!.activate(slot.next!, slot.snapshot, slot.fromVersion, targets, slot.delta));
+  }
+}
+
+async function health(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  for (const slot of slots) {
+    if (slot.old === undefined) continue;
+    const report = await step('health', () => slot.next!.control('health', null, ctx.timeoutMs), 'PLUGVISOR_HEALTH_FAILED',
+      (e) => `plugin "${slot.runtime.name}": health() of the new version threw: ${e.message}`);
+    if (report.ok !== true) {
+      throw new StepError('health', new PlugvisorError('PLUGVISOR_HEALTH_FAILED',
+        `plugin "${slot.runtime.name}" ${slot.build!.manifest.version}: health() reported ${JSON.stringify(report)}`, { plugin: slot.runtime.name, report }));
+    }
+  }
+}
+
+async function transfer(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  for (const slot of slots) {
+    const ports = slot.clientPorts;
+    while (ports.length > 0) {
+      const port = ports[0]!;
+      await step('transfer', () => slot.next!.control('connect', { port, resumed: true }, ctx.timeoutMs, [port]));
+      ports.shift();
+    }
+  }
+}
+
+async function swap(slots: Slot[]): Promise<void> {
+  for (const slot of slots) {
+    if (slot.old !== undefined) {
+      slot.worker!.commitReload(slot.next!, slot.build!);
+    } else {
+      // No running worker (lazy and not started, failed, restarting), or a pool: the new code
+      // takes effect at the next start, which for an eager plugin is now.
+      await slot.next?.terminate();
+      slot.next = undefined;
+      await step('start', () => slot.runtime.replaceBuild(slot.build!));
+    }
+  }
+}
+
+async function disposeOld(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  await Promise.all(slots.map(async (slot) => {
+    const old = slot.old;
+    if (old === undefined) return;
+    await old.control('dispose', null, ctx.timeoutMs).catch((err: Error) =>
+      ctx.log.warn({ plugin: slot.runtime.name, err }, 'dispose() of the old version failed'));
+    await old.terminate();
+  }));
+}
+
+async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Promise<void> {
+  await Promise.all(slots.map((slot) => slot.next?.terminate()));
+  for (const slot of slots) {
+    const old = slot.old;
+    if (old !== undefined && old.alive) {
+      try {
+        if (slot.detached || slot.tracking) await old.control('resume', null, ctx.timeoutMs);
+        for (const port of slot.clientPorts.splice(0)) await old.control('connect', { port, resumed: true }, ctx.timeoutMs, [port]);
+      } catch (err) {
+        ctx.log.error({ plugin: slot.runtime.name, err }, 'the old version could not resume after a failed reload');
+        old.kill('unresponsive');
+      }
+    }
+    if (paused) slot.worker?.abortReload(slot.snapshot);
+  }
+}
+
+/** Run a step; errors become a StepError carrying the step and a PLUGVISOR_* code. */
+async function step<T>(name: ReloadStep, run: () => Promise<T> | T, code?: ErrorCode, describe?: (e: Error) => string): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof StepError) throw err;
+    const e = err as Error & { step?: ReloadStep };
+    // Activation reports its own step (state, restore, migrate, setup).
+    const at: ReloadStep = name === 'activate' && typeof e.step === 'string' ? e.step : name;
+    if (code !== undefined && !(isPlugvisorError(e, 'PLUGVISOR_PLUGIN_CRASHED') || isPlugvisorError(e, 'PLUGVISOR_CALL_TIMEOUT'))) {
+      throw new StepError(at, new PlugvisorError(code, describe?.(e) ?? e.message, { plugin: (e as { plugin?: string }).plugin, cause: e }));
+    }
+    if (isPlugvisorError(e)) throw new StepError(at, e);
+    throw new StepError(at, new PlugvisorError('PLUGVISOR_RELOAD_FAILED', e.message, { cause: e }));
+  }
+}
+
+function asStepError(err: unknown): StepError {
+  if (err instanceof StepError) return err;
+  return new StepError('start', new PlugvisorError('PLUGVISOR_RELOAD_FAILED', (err as Error)?.message ?? String(err), { cause: err }));
+}
+
+async function within(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The development loop: a saved file is picked up, validated and swapped in, or refused with a
+ * clear reason while the old version keeps serving.
+ *
+ *   PluginWatcher batch ─▶ hot-loading.yaml changed? apply it (validated) without a restart
+ *                       ─▶ only a plugin's config file changed and it has configChanged()? deliver it
+ *                       ─▶ reload.automatic? reload the batch (plus dependents) as one transaction,
+ *                          retried up to safety.max_reload_attempts while the files settle
+ *                          otherwise report the change and leave the running versions alone
+ */
+import type { Logger } from 'pino';
+import type { ResolvedConfig } from '../config/config-schema.js';
+import type { ReloadResult } from '../reload/reload-result.js';
+import { PluginWatcher, type WatchBatch, type WatchTarget } from './plugin-watcher.js';
+
+export interface DevLoopHost {
+  readonly config: ResolvedConfig;
+  readonly log: Logger;
+  watchTargets(): WatchTarget[];
+  /** The plugin's config file, when it has one. */
+  configFileOf(plugin: string): string | undefined;
+  /** Deliver a changed config through configChanged(); false when the plugin has no such hook. */
+  deliverConfig(plugin: string): Promise<boolean>;
+  reloadMany(plugins: string[]): Promise<ReloadResult[]>;
+  /** Plugins that failed to load at start (reload_on_import_error): try them again. */
+  retryBroken(files: string[]): Promise<void>;
+  applyConfigFile(): Promise<void>;
+  reportChange(plugin: string, files: string[], action: 'reload' | 'config' | 'none'): void;
+}
+
+/** Steps at which a retry can help: the files may still be being written. */
+const RETRYABLE = new Set(['manifest', 'compile', 'config', 'load']);
+
+export class DevLoop {
+  readonly #host: DevLoopHost;
+  #watcher: PluginWatcher | undefined;
+
+  constructor(host: DevLoopHost) {
+    this.#host = host;
+  }
+
+  get watcher(): PluginWatcher | undefined {
+    return this.#watcher;
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.#host;
+    this.#watcher = new PluginWatcher({
+      root: config.root,
+      patterns: config.watch.patterns,
+      ignore: config.watch.ignore,
+      cooldownMs: config.safety.cooldownSeconds * 1000,
+      configFile: config.file,
+      log,
+      targets: () => this.#host.watchTargets(),
+      onBatch: (batch) => this.#onBatch(batch),
+    });
+    await this.#watcher.start();
+    log.info({ patterns: config.watch.patterns, automatic: config.reload.automatic }, 'watching for changes');
+  }
+
+  /** The plugins' files changed (load, reload, unload): watch the new set. */
+  refresh(): Promise<void> {
+    return this.#watcher?.refresh() ?? Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    await this.#watcher?.close();
+    this.#watcher = undefined;
+  }
+
+  async #onBatch(batch: WatchBatch): Promise<void> {
+    const host = this.#host;
+    if (batch.config) await host.applyConfigFile();
+    await host.retryBroken(batch.files);
+    const toReload: string[] = [];
+    for (const plugin of batch.plugins) {
+      const files = batch.files.filter((f) => host.watchTargets().some((t) => t.name === plugin && t.files.includes(f)));
+      const onlyConfig = files.length > 0 && files.every((f) => f === host.configFileOf(plugin));
+      if (onlyConfig && await host.deliverConfig(plugin)) {
+        host.reportChange(plugin, files, 'config');
+        continue;
+      }
+      if (!host.config.reload.automatic) {
+        host.reportChange(plugin, files, 'none');
+        continue;
+      }
+      host.reportChange(plugin, files, 'reload');
+      toReload.push(plugin);
+    }
+    if (toReload.length > 0) await this.#reload(toReload);
+    await this.refresh();
+  }
+
+  async #reload(plugins: string[]): Promise<void> {
+    const { safety } = this.#host.config;
+    for (let attempt = 1; ; attempt++) {
+      const results = await this.#host.reloadMany(plugins);
+      const failed = results.find((r) => !r.ok);
+      if (failed === undefined) return;
+      const step = failed.error?.step ?? '';
+      if (attempt >= safety.maxReloadAttempts || !RETRYABLE.has(step)) {
+        this.#host.log.warn({ plugins, attempt, step, err: failed.error }, 'automatic reload refused; the running version keeps serving');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, safety.cooldownSeconds * 1000));
+    }
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Watches the project (chokidar) and turns file changes into batches of affected plugins.
+ *
+ *   chokidar event ─▶ matches watch.patterns, or is a file some plugin is made of?
+ *                  ─▶ content changed (hash)? ─▶ which plugins: their module graph (esbuild's
+ *                     metafile), manifest, config file and schema
+ *                  ─▶ pending set; cooldown_period after the last event, one batch
+ *
+ * Editors' atomic saves (write temp, rename) arrive as unlink+add or several changes: the cooldown
+ * coalesces them, and the hash drops the ones that end where they started.
+ */
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import picomatch from 'picomatch';
+import type { Logger } from 'pino';
+import { ContentHashes } from './content-hashes.js';
+
+/** The files one plugin is made of. */
+export interface WatchTarget {
+  name: string;
+  dir: string;
+  files: readonly string[];
+}
+
+export interface WatchBatch {
+  plugins: string[];
+  files: string[];
+  /** hot-loading.yaml itself changed. */
+  config: boolean;
+}
+
+export interface PluginWatcherOptions {
+  root: string;
+  patterns: readonly string[];
+  ignore: readonly string[];
+  cooldownMs: number;
+  /** The supervisor's config file, watched and reported apart. */
+  configFile?: string;
+  log: Logger;
+  targets(): Iterable<WatchTarget>;
+  onBatch(batch: WatchBatch): Promise<void>;
+  /** Every file event the watcher saw, before filtering (for debug-watcher). */
+  onRawEvent?(event: string, file: string): void;
+}
+
+export class PluginWatcher {
+  readonly #options: PluginWatcherOptions;
+  readonly #hashes = new ContentHashes();
+  readonly #isIncluded: (path: string) => boolean;
+  readonly #isIgnored: (path: string) => boolean;
+  #watcher: FSWatcher | undefined;
+  #byFile = new Map<string, Set<string>>();
+  #pending = new Map<string, Set<string>>();
+  #pendingConfig = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: PluginWatcherOptions) {
+    this.#options = options;
+    this.#isIncluded = picomatch([...options.patterns], { dot: true });
+    this.#isIgnored = picomatch([...options.ignore], { dot: true });
+  }
+
+  /** Start watching; resolves once the initial scan is done and changes are being reported. */
+  async start(): Promise<void> {
+    await this.refresh();
+    const watcher = watch(this.#watchRoots(), {
+      ignoreInitial: true,
+      ignored: (path, stats) => this.#ignored(path, stats?.isDirectory()),
+      awaitWriteFinish: false,
+    });
+    this.#watcher = watcher;
+    for (const event of ['add', 'change', 'unlink'] as const) {
+      watcher.on(event, (path: string) => this.#onEvent(event, path));
+    }
+    watcher.on('error', (err) => this.#options.log.error({ err }, 'file watcher error'));
+    await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+  }
+
+  /** Re-read which files belong to which plugin (after a load, reload or unload). */
+  async refresh(): Promise<void> {
+    const byFile = new Map<string, Set<string>>();
+    for (const target of this.#options.targets()) {
+      for (const file of target.files) {
+        let owners = byFile.get(file);
+        if (owners === undefined) byFile.set(file, (owners = new Set()));
+        owners.add(target.name);
+        await this.#hashes.remember(file);
+      }
+    }
+    if (this.#options.configFile !== undefined) await this.#hashes.remember(this.#options.configFile);
+    this.#byFile = byFile;
+    // A batch still running while close() waits for it must not re-arm a closed watcher.
+    if (!this.#closed) this.#watcher?.add(this.#watchRoots());
+  }
+
+  /** Which plugins a file belongs to. */
+  pluginsOf(file: string): string[] {
+    return [...(this.#byFile.get(resolve(file)) ?? [])];
+  }
+
+  /** Wait until every batch reported so far has been handled. */
+  idle(): Promise<void> {
+    return this.#running;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#watcher?.close();
+    await this.#running;
+  }
+
+  /** The root, plus the folders of plugin files that live outside it. */
+  #watchRoots(): string[] {
+    const root = this.#options.root;
+    const roots = new Set([root]);
+    for (const file of this.#byFile.keys()) if (!isInside(root, file)) roots.add(dirname(file));
+    return [...roots];
+  }
+
+  #ignored(path: string, isDirectory: boolean | undefined): boolean {
+    const abs = resolve(path);
+    if (this.#byFile.has(abs) || abs === this.#options.configFile) return false;
+    const rel = relative(this.#options.root, abs);
+    if (rel === '') return false;
+    if (isInside(this.#options.root, abs) && this.#isIgnored(rel)) return true;
+    // Folders are walked (a pattern may match below them); files outside the patterns are not watched.
+    if (isDirectory !== false) return false;
+    return !isInside(this.#options.root, abs) || !this.#isIncluded(rel);
+  }
+
+  async #onEvent(event: string, path: string): Promise<void> {
+    const file = resolve(path);
+    this.#options.onRawEvent?.(event, file);
+    const isConfig = file === this.#options.configFile;
+    const owners = this.#byFile.get(file);
+    if (!isConfig && owners === undefined) return;
+    if (!(await this.#hashes.changed(file))) {
+      this.#options.log.debug({ file }, 'saved without a change; ignored');
+      return;
+    }
+    if (isConfig) this.#pendingConfig = true;
+    for (const plugin of owners ?? []) {
+      let files = this.#pending.get(plugin);
+      if (files === undefined) this.#pending.set(plugin, (files = new Set()));
+      files.add(file);
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const batch: WatchBatch = {
+        plugins: [...this.#pending.keys()],
+        files: [...new Set([...this.#pending.values()].flatMap((s) => [...s]))],
+        config: this.#pendingConfig,
+      };
+      this.#pending = new Map();
+      this.#pendingConfig = false;
+      // Batches run one after another: a change during a reload waits for it.
+      this.#running = this.#running.then(() => this.#options.onBatch(batch)).catch((err: Error) =>
+        this.#options.log.error({ err }, 'handling a file change failed'));
+    }, this.#options.cooldownMs);
+  }
+}
+
+function isInside(root: string, file: string): boolean {
+  const rel = relative(root, file);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Supervisor } from 'plugvisor';
+import { startSupervisor, tempDir } from './helpers.js';
+import { writeVersioned } from './reload-helpers.js';
+
+type Answer = { version: string; count: number };
+
+async function threePlugins(t: import('node:test').TestContext) {
+  const root = tempDir(t);
+  const dirs = {
+    base: writeVersioned(join(root, 'base'), { version: '1.0.0', name: 'base' }),
+    mid: writeVersioned(join(root, 'mid'), { version: '1.0.0', name: 'mid', dependsOn: { base: '^1.0.0' } }),
+    top: writeVersioned(join(root, 'top'), { version: '1.0.0', name: 'top', dependsOn: { mid: '^1.0.0' } }),
+  };
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: dirs.top }, { path: dirs.mid }, { path: dirs.base }] } });
+  return { sup, dirs };
+}
+
+test('start() loads plugins dependencies first, whatever the configured order', async (t) => {
+  const { sup } = await threePlugins(t);
+  assert.deepEqual(sup.list().map((p) => p.name).sort(), ['base', 'mid', 'top']);
+  assert.deepEqual(sup.deps('top').dependsOn.map((d) => [d.name, d.satisfied]), [['mid', true]]);
+  assert.deepEqual(sup.deps('base').dependents, ['mid', 'top']);
+});
+
+test('reloading a plugin reloads its dependents after it, in order, and their channels keep working', async (t) => {
+  const { sup, dirs } = await threePlugins(t);
+  await sup.call('top', 'viaDependency', 'mid', 'inc');
+  writeVersioned(dirs.base, { version: '1.1.0', name: 'base' });
+  const reloaded: string[] = [];
+  sup.on('reload', (e) => reloaded.push(e.plugin));
+  const r = await sup.reload('base');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.deepEqual(r.reloaded, ['base', 'mid', 'top']);
+  assert.deepEqual(reloaded, ['base', 'mid', 'top']);
+  // The dependents' state came along, and their channels reach the new versions.
+  assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'inc'), { version: '1.0.0', count: 2 });
+  assert.deepEqual(await sup.call('mid', 'viaDependency', 'base', 'get'), { version: '1.1.0', count: 0 });
+});
+
+test('a dependency call issued while the dependency reloads is answered by exactly one version', async (t) => {
+  const { sup, dirs } = await threePlugins(t);
+  let running = true;
+  const answers: Answer[] = [];
+  const caller = (async () => {
+    while (running) answers.push(...(await Promise.all(Array.from({ length: 8 }, () => sup.call('mid', 'viaDependency', 'base', 'inc') as Promise<Answer>))));
+  })();
+  for (let i = 1; i <= 5; i++) {
+    writeVersioned(dirs.base, { version: `1.0.${i}`, name: 'base' });
+    assert.equal((await sup.reload('base')).ok, true);
+  }
+  running = false;
+  await caller;
+  const counts = answers.map((a) => a.count);
+  assert.deepEqual(counts, Array.from({ length: counts.length }, (_, i) => i + 1));
+  assert.deepEqual(await sup.call('base', 'get'), { version: '1.0.5', count: counts.length });
+});
+
+test('when a dependent fails to reload, the whole group rolls back together', async (t) => {
+  const { sup, dirs } = await threePlugins(t);
+  await sup.call('base', 'inc');
+  writeVersioned(dirs.base, { version: '1.1.0', name: 'base' });
+  writeVersioned(dirs.top, { version: '1.1.0', name: 'top', dependsOn: { mid: '^1.0.0' }, hooks: `setup() { throw new Error('top cannot start'); },` });
+  const r = await sup.reload('base');
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.step, 'setup');
+  assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['base', '1.0.0', 'serving'], ['mid', '1.0.0', 'serving'], ['top', '1.0.0', 'serving']]);
+  assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'viaDependency', 'base', 'get'), { version: '1.0.0', count: 1 });
+});
+
+test('a new version whose range no longer satisfies a loaded dependent is refused before the pause', async (t) => {
+  const { sup, dirs } = await threePlugins(t);
+  writeVersioned(dirs.base, { version: '2.0.0', name: 'base' });
+  const r = await sup.reload('base');
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.step, 'validate');
+  assert.equal(r.error?.code, 'PLUGVISOR_DEPENDENCY_MISSING');
+  assert.match(r.error!.message, /mid/);
+  assert.equal(r.pauseMs, 0);
+});
+
+test('reloadAll reloads every plugin, dependencies first', async (t) => {
+  const { sup } = await threePlugins(t);
+  const results = await sup.reloadAll();
+  assert.deepEqual(results.map((r) => [r.plugin, r.ok]), [['base', true], ['mid', true], ['top', true]]);
+});
+
+test('a dependency cycle is refused at start with its path', async (t) => {
+  const root = tempDir(t);
+  const a = writeVersioned(join(root, 'a'), { version: '1.0.0', name: 'a', dependsOn: { b: '*' } });
+  const b = writeVersioned(join(root, 'b'), { version: '1.0.0', name: 'b', dependsOn: { a: '*' } });
+  const sup = new Supervisor({ root, config: { log_level: 'silent', plugins: [{ path: a }, { path: b }] } });
+  t.after(() => sup.stop());
+  await assert.rejects(sup.start(), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'PLUGVISOR_DEPENDENCY_CYCLE');
+    assert.match(err.message, /a -> b -> a|b -> a -> b/);
+    return true;
+  });
+});

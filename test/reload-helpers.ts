@@ -1,0 +1,74 @@
+/**
+ * A plugin the reload tests rewrite between reloads: every answer says which version gave it, so
+ * a test can tell exactly which worker served each call.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writePlugin } from './helpers.js';
+
+export interface VersionedOptions {
+  version: string;
+  /** Extra members of the definePlugin object (hooks), as source text. */
+  hooks?: string;
+  /** Extra source at module top level. */
+  prelude?: string;
+  dependsOn?: Record<string, string>;
+  limits?: Record<string, number>;
+  name?: string;
+  stateTransfer?: 'full' | 'delta';
+}
+
+export function versionedSource(o: VersionedOptions): string {
+  return `
+import { definePlugin } from 'plugvisor';
+${o.prelude ?? ''}
+const VERSION = ${JSON.stringify(o.version)};
+export default definePlugin({
+  state: () => ({ count: 0, log: new Map() }),
+  commands: {
+    inc(ctx, caller = 'x', seq = 0) {
+      ctx.state.count++;
+      ctx.state.log.set(caller, seq);
+      return { version: VERSION, count: ctx.state.count };
+    },
+    get(ctx) { return { version: VERSION, count: ctx.state.count }; },
+    slow(ctx, ms) { return new Promise((resolve) => setTimeout(() => resolve(VERSION), ms)); },
+    async viaDependency(ctx, dep, command, ...args) { return ctx.plugins[dep][command](...args); },
+    logOf(ctx, caller) { return ctx.state.log.get(caller); },
+    /** Mutates a record in place after reading it out of a Map. */
+    touch(ctx, key) {
+      ctx.state.records ??= new Map();
+      let r = ctx.state.records.get(key);
+      if (r === undefined) { r = { hits: 0 }; ctx.state.records.set(key, r); }
+      r.hits++;
+      return r.hits;
+    },
+    replaceState(ctx) { ctx.state = { ...ctx.state, count: ctx.state.count + 1000 }; return ctx.state.count; },
+    crashSoon() { setTimeout(() => { throw new Error('crashing on purpose'); }, 5); return true; },
+  },
+  connect(ctx, port) {
+    port.on('message', (m) => port.postMessage({ version: VERSION, m }));
+  },
+  ${o.hooks ?? ''}
+});
+`;
+}
+
+/** Write (or rewrite) the versioned plugin in `dir`. */
+export function writeVersioned(dir: string, o: VersionedOptions): string {
+  writePlugin(dir, {
+    'package.json': {
+      name: o.name ?? 'versioned',
+      version: o.version,
+      type: 'module',
+      main: 'index.ts',
+      plugvisor: {
+        dependsOn: o.dependsOn ?? {},
+        limits: { callTimeoutMs: 10_000, ...(o.limits ?? {}) },
+        ...(o.stateTransfer === undefined ? {} : { stateTransfer: o.stateTransfer }),
+      },
+    },
+  });
+  writeFileSync(join(dir, 'index.ts'), versionedSource(o));
+  return dir;
+}

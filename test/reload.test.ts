@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startSupervisor, tempDir } from './helpers.js';
+import { writeVersioned } from './reload-helpers.js';
+
+type Answer = { version: string; count: number };
+
+test('reload swaps in the new code and carries the state over', async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  await sup.call('versioned', 'inc');
+  await sup.call('versioned', 'inc');
+  writeVersioned(dir, { version: '1.1.0' });
+  const reloads: unknown[] = [];
+  sup.on('reload', (e) => reloads.push(e));
+  const r = await sup.reload('versioned');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.equal(r.plugin, 'versioned');
+  assert.equal(r.fromVersion, '1.0.0');
+  assert.equal(r.toVersion, '1.1.0');
+  assert.equal(r.rolledBack, false);
+  assert.ok(r.durationMs >= r.pauseMs && r.pauseMs >= 0);
+  assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.1.0', count: 2 });
+  assert.equal(sup.info('versioned').version, '1.1.0');
+  assert.equal(sup.info('versioned').reloadCount, 1);
+  assert.equal(reloads.length, 1);
+});
+
+test('state with Map, Set, Date, typed arrays, BigInt and cycles survives a reload', async (t) => {
+  const dir = tempDir(t);
+  const hooks = `setup(ctx) { if (!ctx.state.rich) { const o = { m: new Map([[1, { d: new Date(5) }]]), s: new Set(['a']), u: new Uint8Array([1, 2, 3]), b: 2n ** 70n }; o.self = o; ctx.state.rich = o; } },`;
+  writeVersioned(dir, { version: '1.0.0', hooks: `${hooks} health(ctx) { return { ok: true }; },` });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  writeVersioned(dir, {
+    version: '1.0.1',
+    hooks: `${hooks} health(ctx) { const o = ctx.state.rich; return { ok: o.self === o && o.m.get(1).d.getTime() === 5 && o.s.has('a') && o.u[2] === 3 && o.b === 2n ** 70n }; },`,
+  });
+  const r = await sup.reload('versioned');
+  assert.equal(r.ok, true, r.error?.message);
+});
+
+test('migrate runs in the new version with the old state and fromVersion', async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  await sup.call('versioned', 'inc');
+  writeVersioned(dir, { version: '2.0.0', hooks: `migrate(old, { fromVersion }) { return { ...old, count: old.count * 100, from: fromVersion }; },` });
+  const r = await sup.reload('versioned');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.deepEqual(await sup.call('versioned', 'get'), { version: '2.0.0', count: 100 });
+});
+
+test('concurrent pipelining callers through a reload storm: every call answered once, in order, never by an older version after a newer one, no state change lost', async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  const RELOADS = 30;
+  const CALLERS = 4;
+  let reloading = true;
+  const callers = Array.from({ length: CALLERS }, async (_, caller) => {
+    const answers: Answer[] = [];
+    let seq = 0;
+    while (reloading) {
+      // Pipeline a window of calls, as a busy client would.
+      const window = Array.from({ length: 16 }, () => sup.call('versioned', 'inc', `c${caller}`, seq++) as Promise<Answer>);
+      answers.push(...(await Promise.all(window)));
+    }
+    return { answers, issued: seq };
+  });
+  for (let i = 1; i <= RELOADS; i++) {
+    writeVersioned(dir, { version: `1.0.${i}` });
+    const r = await sup.reload('versioned');
+    assert.equal(r.ok, true, r.error?.message);
+  }
+  reloading = false;
+  const results = await Promise.all(callers);
+  let acknowledged = 0;
+  const counts = new Set<number>();
+  for (const { answers, issued } of results) {
+    assert.equal(answers.length, issued, 'every call answered');
+    acknowledged += answers.length;
+    let lastPatch = -1;
+    let lastCount = 0;
+    for (const a of answers) {
+      const patch = Number(a.version.split('.')[2]);
+      assert.ok(patch >= lastPatch, `a caller saw ${a.version} after 1.0.${lastPatch}`);
+      assert.ok(a.count > lastCount, 'a caller\'s calls are served in the order it issued them');
+      assert.ok(!counts.has(a.count), `count ${a.count} answered twice`);
+      counts.add(a.count);
+      lastPatch = patch;
+      lastCount = a.count;
+    }
+  }
+  const final = (await sup.call('versioned', 'get')) as Answer;
+  assert.equal(final.version, `1.0.${RELOADS}`);
+  assert.equal(final.count, acknowledged, 'no acknowledged increment lost');
+  assert.equal(sup.info('versioned').reloadCount, RELOADS);
+});
+
+test('calls in flight when the reload starts finish on the old version; calls issued during the pause go to the new one', async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  const inFlight = sup.call('versioned', 'slow', 200);
+  writeVersioned(dir, { version: '2.0.0' });
+  const reload = sup.reload('versioned');
+  const results = await Promise.all([inFlight, reload]);
+  assert.equal(results[0], '1.0.0');
+  assert.equal(results[1].ok, true);
+  assert.ok(results[1].phases.drain > 0);
+  assert.equal(await sup.call('versioned', 'slow', 1), '2.0.0');
+});
+
+test('a client channel from connect() survives reloads, messages sent during the swap arrive in order at the new version', async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  const port = await sup.connect('versioned');
+  t.after(() => port.close());
+  const received: Array<{ version: string; m: number }> = [];
+  const done = new Promise<void>((resolve) => port.on('message', (msg) => {
+    received.push(msg);
+    if (received.length === 300) resolve();
+  }));
+  let n = 0;
+  for (let i = 0; i < 100; i++) port.postMessage(n++);
+  writeVersioned(dir, { version: '2.0.0' });
+  const reload = sup.reload('versioned');
+  for (let i = 0; i < 100; i++) port.postMessage(n++);
+  assert.equal((await reload).ok, true);
+  for (let i = 0; i < 100; i++) port.postMessage(n++);
+  await done;
+  assert.deepEqual(received.map((r) => r.m), Array.from({ length: 300 }, (_, i) => i));
+  assert.equal(received.at(-1)!.version, '2.0.0');
+  const firstNew = received.findIndex((r) => r.version === '2.0.0');
+  assert.ok(received.slice(firstNew).every((r) => r.version === '2.0.0'), 'never the old version after the new one');
+});
+
+const failures: Array<{ what: string; step: string; code: string; write(dir: string): void; config?: Record<string, unknown> }> = [
+  { what: 'a syntax error', step: 'compile', code: 'PLUGVISOR_COMPILE_FAILED', write: (d) => writeFileSync(join(d, 'index.ts'), 'export default {{') },
+  { what: 'an unresolvable import', step: 'compile', code: 'PLUGVISOR_COMPILE_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', prelude: `import 'no-such-package-anywhere';` }) },
+  { what: 'an import that throws', step: 'load', code: 'PLUGVISOR_PLUGIN_LOAD_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', prelude: `throw new Error('boom at import');` }) },
+  { what: 'a module without commands', step: 'load', code: 'PLUGVISOR_PLUGIN_INVALID', write: (d) => writeFileSync(join(d, 'index.ts'), 'export default { state: () => ({}) };') },
+  { what: 'a failing setup', step: 'setup', code: 'PLUGVISOR_SETUP_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `setup() { throw new Error('setup says no'); },` }) },
+  { what: 'a failing health', step: 'health', code: 'PLUGVISOR_HEALTH_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `health() { return { ok: false, why: 'not today' }; },` }) },
+  { what: 'a failing migrate', step: 'migrate', code: 'PLUGVISOR_MIGRATE_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `migrate() { throw new Error('cannot migrate'); },` }) },
+  { what: 'a new worker that exits while starting', step: 'activate', code: 'PLUGVISOR_PLUGIN_CRASHED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `setup() { process.exit(3); },` }) },
+  { what: 'a new worker that exits at import', step: 'load', code: 'PLUGVISOR_PLUGIN_LOAD_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', prelude: 'process.exit(4);' }) },
+  { what: 'a broken package.json', step: 'manifest', code: 'PLUGVISOR_MANIFEST_INVALID', write: (d) => writeFileSync(join(d, 'package.json'), '{ "name": "versioned", ') },
+];
+
+for (const f of failures) {
+  test(`a reload that fails on ${f.what} rolls back: the old version keeps serving with its state`, async (t) => {
+    const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
+    const sup = await startSupervisor(t);
+    await sup.load(dir);
+    await sup.call('versioned', 'inc');
+    const rollbacks: Array<{ step: string }> = [];
+    sup.on('rollback', (e) => rollbacks.push(e));
+    f.write(dir);
+    const pending = sup.call('versioned', 'inc');
+    const r = await sup.reload('versioned');
+    assert.equal(r.ok, false);
+    assert.equal(r.rolledBack, true);
+    assert.equal(r.error?.code, f.code, r.error?.message);
+    assert.equal(r.error?.step, f.step, r.error?.message);
+    assert.deepEqual(await pending, { version: '1.0.0', count: 2 });
+    assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.0', count: 2 });
+    assert.equal(sup.info('versioned').status, 'serving');
+    assert.equal(sup.info('versioned').version, '1.0.0');
+    assert.deepEqual(rollbacks.map((e) => e.step), [f.step]);
+  });
+}
+
+test('state that cannot be serialised fails the reload at the snapshot step and keeps the old version', async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0', hooks: `setup(ctx) { ctx.state.fn = () => 1; },` });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  writeVersioned(dir, { version: '2.0.0' });
+  const r = await sup.reload('versioned');
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.step, 'snapshot');
+  assert.equal(r.error?.code, 'PLUGVISOR_STATE_NOT_SERIALIZABLE');
+  assert.deepEqual(await sup.call('versioned', 'inc'), { version: '1.0.0', count: 1 });
+});
+
+test('a reload whose calls in flight outlive reload.timeout rolls back at the drain step', async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', reload: { timeout: 0.2 } } });
+  await sup.load(dir);
+  const slow = sup.call('versioned', 'slow', 1000);
+  writeVersioned(dir, { version: '2.0.0' });
+  const r = await sup.reload('versioned');
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.step, 'drain');
+  assert.equal(r.error?.code, 'PLUGVISOR_RELOAD_TIMEOUT');
+  assert.equal(await slow, '1.0.0');
+  assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.0', count: 0 });
+});
+
+test('force skips validation but not the rollback', async (t) => {
+  const root = tempDir(t);
+  const dep = writeVersioned(join(root, 'dep'), { version: '1.0.0', name: 'dep' });
+  const app = writeVersioned(join(root, 'app'), { version: '1.0.0', name: 'app', dependsOn: { dep: '^1.0.0' } });
+  const sup = await startSupervisor(t);
+  await sup.load(dep);
+  await sup.load(app);
+  writeVersioned(app, { version: '1.1.0', name: 'app', dependsOn: { dep: '^9.0.0' } });
+  const refused = await sup.reload('app');
+  assert.equal(refused.ok, false);
+  assert.equal(refused.error?.step, 'validate');
+  assert.equal(refused.error?.code, 'PLUGVISOR_DEPENDENCY_MISSING');
+  const forced = await sup.reload('app', { force: true });
+  assert.equal(forced.ok, true, forced.error?.message);
+  writeFileSync(join(app, 'index.ts'), 'export default {{');
+  const broken = await sup.reload('app', { force: true });
+  assert.equal(broken.ok, false);
+  assert.equal(broken.rolledBack, true);
+  assert.equal((await sup.call('app', 'get') as Answer).version, '1.1.0');
+});
+
+test('unknown plugin: reload rejects (misuse), it does not resolve ok: false', async (t) => {
+  const sup = await startSupervisor(t);
+  await assert.rejects(sup.reload('nope'), { code: 'PLUGVISOR_PLUGIN_NOT_FOUND' });
+});

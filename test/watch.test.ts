@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { Supervisor } from 'plugvisor';
+import { nextEvent, tempDir, writePlugin } from './helpers.js';
+import { writeVersioned } from './reload-helpers.js';
+
+const FAST = { cooldown_period: 0.05 };
+
+async function watching(t: TestContext, root: string, extra: Record<string, unknown> = {}): Promise<Supervisor> {
+  const sup = new Supervisor({ root, config: { log_level: 'silent', watch: { enabled: true }, safety: FAST, ...extra } });
+  t.after(() => sup.stop());
+  await sup.start();
+  return sup;
+}
+
+test('saving a plugin file reloads it: the new version serves with the old state', async (t) => {
+  const root = tempDir(t);
+  const dir = writeVersioned(join(root, 'plugins', 'v'), { version: '1.0.0' });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/v' }] });
+  await sup.call('versioned', 'inc');
+  const reloaded = nextEvent(sup, 'reload', 'versioned');
+  writeVersioned(dir, { version: '1.1.0' });
+  assert.equal((await reloaded).toVersion, '1.1.0');
+  assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.1.0', count: 1 });
+});
+
+test('a save that does not change the content is not a change; a burst of saves is one reload', async (t) => {
+  const root = tempDir(t);
+  const dir = writeVersioned(join(root, 'plugins', 'v'), { version: '1.0.0' });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/v' }] });
+  const changes: string[][] = [];
+  sup.on('change', (e) => changes.push(e.files));
+  const entry = join(dir, 'index.ts');
+  writeFileSync(entry, readFileSync(entry));
+  utimesSync(entry, new Date(), new Date());
+  const reloaded = nextEvent(sup, 'reload', 'versioned');
+  for (let i = 1; i <= 5; i++) writeVersioned(dir, { version: `1.0.${i}` });
+  assert.equal((await reloaded).toVersion, '1.0.5');
+  assert.equal(sup.info('versioned').reloadCount, 1);
+  assert.equal(changes.length, 1);
+});
+
+test('a helper imported by two plugins reloads both, in one transaction', async (t) => {
+  const root = tempDir(t);
+  const shared = join(root, 'shared', 'greeting.ts');
+  mkdirSync(join(root, 'shared'));
+  writeFileSync(shared, `export const greeting = 'hello';\n`);
+  for (const name of ['a', 'b']) {
+    writePlugin(join(root, 'plugins', name), {
+      'package.json': { name, version: '1.0.0', type: 'module', main: 'index.ts' },
+      'index.ts': `import { greeting } from '../../shared/greeting.js';\nexport default { commands: { hi: () => greeting } };\n`,
+    });
+  }
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/a' }, { path: 'plugins/b' }] });
+  assert.deepEqual(sup.watcher?.pluginsOf(shared).sort(), ['a', 'b']);
+  const a = nextEvent(sup, 'reload', 'a');
+  const b = nextEvent(sup, 'reload', 'b');
+  writeFileSync(shared, `export const greeting = 'bonjour';\n`);
+  await Promise.all([a, b]);
+  assert.equal(await sup.call('a', 'hi'), 'bonjour');
+  assert.equal(await sup.call('b', 'hi'), 'bonjour');
+});
+
+test('a save with a syntax error is refused and the old version keeps serving; fixing it reloads', async (t) => {
+  const root = tempDir(t);
+  const dir = writeVersioned(join(root, 'plugins', 'v'), { version: '1.0.0' });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/v' }], safety: { ...FAST, max_reload_attempts: 1 } });
+  await sup.call('versioned', 'inc');
+  const refused = nextEvent(sup, 'rollback', 'versioned');
+  writeFileSync(join(dir, 'index.ts'), 'export default {{');
+  assert.equal((await refused).step, 'compile');
+  assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.0', count: 1 });
+  const reloaded = nextEvent(sup, 'reload', 'versioned');
+  writeVersioned(dir, { version: '1.0.1' });
+  await reloaded;
+  assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.1', count: 1 });
+});
+
+test('reload.automatic: false reports the change and leaves the running version alone', async (t) => {
+  const root = tempDir(t);
+  const dir = writeVersioned(join(root, 'plugins', 'v'), { version: '1.0.0' });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/v' }], reload: { automatic: false } });
+  const change = nextEvent(sup, 'change', 'versioned');
+  writeVersioned(dir, { version: '2.0.0' });
+  assert.equal((await change).action, 'none');
+  assert.equal(sup.info('versioned').version, '1.0.0');
+  assert.equal(sup.info('versioned').reloadCount, 0);
+});
+
+function configPlugin(root: string, hook: boolean): string {
+  mkdirSync(join(root, 'config'), { recursive: true });
+  writeFileSync(join(root, 'config', 'c.yaml'), 'greeting: hello\n');
+  writeFileSync(join(root, 'config', 'c.schema.json'), JSON.stringify({ type: 'object', required: ['greeting'], properties: { greeting: { type: 'string' } }, additionalProperties: false }));
+  return writePlugin(join(root, 'plugins', 'c'), {
+    'package.json': { name: 'c', version: '1.0.0', type: 'module', main: 'index.ts', plugvisor: { config: '../../config/c.yaml', configSchema: '../../config/c.schema.json' } },
+    'index.ts': `export default {
+      commands: { greet: (ctx) => ctx.config.greeting },
+      ${hook ? 'configChanged(ctx, next) { if (next.greeting === "forbidden") throw new Error("not that one"); },' : ''}
+    };\n`,
+  });
+}
+
+test('a config file change reaches a plugin with configChanged() without a reload; an invalid one is refused', async (t) => {
+  const root = tempDir(t);
+  configPlugin(root, true);
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/c' }] });
+  assert.equal(await sup.call('c', 'greet'), 'hello');
+  let applied = nextEvent(sup, 'config', 'c');
+  writeFileSync(join(root, 'config', 'c.yaml'), 'greeting: salut\n');
+  assert.equal((await applied).ok, true);
+  assert.equal(await sup.call('c', 'greet'), 'salut');
+  assert.equal(sup.info('c').reloadCount, 0);
+
+  const refused = nextEvent(sup, 'config', 'c');
+  writeFileSync(join(root, 'config', 'c.yaml'), 'greeting: 42\nextra: true\n');
+  const event = await refused;
+  assert.equal(event.ok, false);
+  assert.match(event.error!, /greeting|extra/);
+  assert.equal(await sup.call('c', 'greet'), 'salut');
+
+  applied = nextEvent(sup, 'config', 'c');
+  writeFileSync(join(root, 'config', 'c.yaml'), 'greeting: forbidden\n');
+  assert.equal((await applied).ok, false, 'a configChanged() that throws refuses the config');
+  assert.equal(await sup.call('c', 'greet'), 'salut');
+});
+
+test('a config file change reloads a plugin without configChanged(); an invalid config fails the reload at the config step', async (t) => {
+  const root = tempDir(t);
+  configPlugin(root, false);
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/c' }], safety: { ...FAST, max_reload_attempts: 1 } });
+  const reloaded = nextEvent(sup, 'reload', 'c');
+  writeFileSync(join(root, 'config', 'c.yaml'), 'greeting: hola\n');
+  await reloaded;
+  assert.equal(await sup.call('c', 'greet'), 'hola');
+  const refused = nextEvent(sup, 'rollback', 'c');
+  writeFileSync(join(root, 'config', 'c.yaml'), 'greeting: [1]\n');
+  assert.equal((await refused).step, 'config');
+  assert.equal(await sup.call('c', 'greet'), 'hola');
+});
+
+test('a change of hot-loading.yaml is validated and applied without a restart', async (t) => {
+  const root = tempDir(t);
+  writeVersioned(join(root, 'plugins', 'one'), { version: '1.0.0', name: 'one' });
+  writeVersioned(join(root, 'plugins', 'two'), { version: '1.0.0', name: 'two' });
+  const file = join(root, 'hot-loading.yaml');
+  const yaml = (plugins: string[]): string =>
+    `hot_loading:\n  log_level: silent\n  watch:\n    enabled: true\n  safety:\n    cooldown_period: 0.05\n  plugins:\n${plugins.map((p) => `    - path: plugins/${p}\n`).join('')}`;
+  writeFileSync(file, yaml(['one']));
+  const sup = new Supervisor({ root, config: 'hot-loading.yaml' });
+  t.after(() => sup.stop());
+  await sup.start();
+  const refused = nextEvent(sup, 'config', '*');
+  writeFileSync(file, yaml(['one']).replace('log_level: silent', 'log_level: silent\n  colour: blue'));
+  const bad = await refused;
+  assert.equal(bad.ok, false);
+  assert.match(bad.error!, /hot_loading\.colour is not a known key/);
+  const loaded = nextEvent(sup, 'load', 'two');
+  writeFileSync(file, yaml(['one', 'two']));
+  await loaded;
+  assert.deepEqual(await sup.call('two', 'get'), { version: '1.0.0', count: 0 });
+});
+
+test('development mode with reload_on_import_error: a plugin that fails to load at start is loaded once it is fixed', async (t) => {
+  const root = tempDir(t);
+  const dir = writeVersioned(join(root, 'plugins', 'v'), { version: '1.0.0' });
+  writeFileSync(join(dir, 'index.ts'), 'export default {{');
+  const sup = await watching(t, root, {
+    plugins: [{ path: 'plugins/v' }],
+    development_mode: true,
+    development: { reload_on_import_error: true },
+    log_level: 'silent',
+  });
+  assert.deepEqual(sup.list(), []);
+  const loaded = nextEvent(sup, 'load', 'versioned');
+  writeVersioned(dir, { version: '1.0.1' });
+  await loaded;
+  assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.1', count: 0 });
+});

@@ -1,0 +1,204 @@
+/**
+ * Delta state transfer (plugvisor.stateTransfer: "delta"). A reload copies the whole state while
+ * the old version still serves (the pre-copy), then, inside the pause, sends only what changed
+ * since: the top-level keys that were written (or read as objects, which may be mutated in place),
+ * the Map entries that were set, deleted or read, and whether the state object itself was replaced.
+ * The pause then no longer grows with the size of the state.
+ *
+ * Tracking sees what goes through the state object: a command that keeps a reference to a part of
+ * the state across calls (in a closure, a timer) and mutates it later bypasses it. That, and object
+ * identity shared between top-level keys (which a delta does not preserve), is why delta transfer
+ * is opt-in.
+ */
+import { deserialize, serialize } from 'node:v8';
+
+interface MapChanges {
+  cleared: boolean;
+  /** Any value may have been mutated (the Map was iterated): send it whole. */
+  whole: boolean;
+  set: Set<unknown>;
+  deleted: Set<unknown>;
+}
+
+/** What the pause carries: the changes since the pre-copy. */
+export interface StateDelta {
+  keys: Array<[string, unknown]>;
+  deleted: string[];
+  maps: Array<[string, { cleared: boolean; set: Array<[unknown, unknown]>; deleted: unknown[] }]>;
+}
+
+export class StateTracker {
+  #raw: unknown;
+  #tracking = false;
+  #replaced = false;
+  /** Top-level values at the pre-copy: a key whose value is no longer the same was written. */
+  #before = new Map<string, unknown>();
+  readonly #dirty = new Set<string>();
+  readonly #maps = new Map<string, MapChanges>();
+  /** Undo the accessors and method patches installed for tracking. */
+  #restore: Array<() => void> = [];
+
+  /** Install ctx.state as an accessor that goes through the tracker. */
+  install(ctx: object): void {
+    Object.defineProperty(ctx, 'state', {
+      enumerable: true,
+      configurable: false,
+      get: () => this.#raw,
+      set: (value: unknown) => {
+        this.#raw = value;
+        if (this.#tracking) this.#replaced = true;
+      },
+    });
+  }
+
+  get raw(): unknown {
+    return this.#raw;
+  }
+
+  /** Start tracking and return the full state, serialised. */
+  precopy(): Uint8Array {
+    this.stop();
+    const bytes = serialize(this.#raw);
+    this.#replaced = false;
+    this.#dirty.clear();
+    this.#maps.clear();
+    this.#before.clear();
+    this.#tracking = true;
+    if (!isTrackable(this.#raw)) this.#replaced = true;
+    else this.#watch(this.#raw);
+    return bytes;
+  }
+
+  /** Stop tracking; the changes since precopy(), or undefined when only a full copy will do. */
+  takeDelta(): Uint8Array | undefined {
+    const wasTracking = this.#tracking && !this.#replaced;
+    this.stop();
+    if (!wasTracking) return undefined;
+    const record = this.#raw as Record<string, unknown>;
+    const delta: StateDelta = { keys: [], deleted: [], maps: [] };
+    for (const [key, value] of this.#before) {
+      if (!Object.hasOwn(record, key)) delta.deleted.push(key);
+      else if (record[key] !== value) this.#dirty.add(key);
+    }
+    for (const key of Object.keys(record)) if (!this.#before.has(key)) this.#dirty.add(key);
+    for (const key of this.#dirty) if (Object.hasOwn(record, key)) delta.keys.push([key, record[key]]);
+    for (const [key, changes] of this.#maps) {
+      const map = record[key];
+      if (this.#dirty.has(key) || !(map instanceof Map)) continue;
+      if (changes.whole) {
+        delta.keys.push([key, map]);
+        continue;
+      }
+      delta.maps.push([key, {
+        cleared: changes.cleared,
+        set: [...changes.set].filter((k) => map.has(k)).map((k) => [k, map.get(k)]),
+        deleted: [...changes.deleted],
+      }]);
+    }
+    return serialize(delta);
+  }
+
+  /** Stop tracking: the state's own properties and Maps are plain again. */
+  stop(): void {
+    this.#tracking = false;
+    for (const undo of this.#restore.splice(0).reverse()) undo();
+  }
+
+  /**
+   * Accessors on the state's own keys (so the object keeps its identity: no Proxy can leak into
+   * the state), and patched methods on its Maps. An object read through a key may be mutated in
+   * place, so reading it marks the key; Map entries are marked by set, delete and get.
+   */
+  #watch(state: Record<string, unknown>): void {
+    for (const key of Object.keys(state)) {
+      let value = state[key];
+      this.#before.set(key, value);
+      const mapChanges = value instanceof Map ? this.#watchMap(key, value) : undefined;
+      Object.defineProperty(state, key, {
+        configurable: true,
+        enumerable: true,
+        get: () => {
+          if (value !== null && typeof value === 'object' && (mapChanges === undefined || value !== this.#before.get(key))) this.#dirty.add(key);
+          return value;
+        },
+        set: (next: unknown) => {
+          value = next;
+          this.#dirty.add(key);
+        },
+      });
+      this.#restore.push(() => {
+        // Only a key that still holds our accessor goes back to a data property.
+        const d = Object.getOwnPropertyDescriptor(state, key);
+        if (d?.get !== undefined) Object.defineProperty(state, key, { value, writable: true, configurable: true, enumerable: true });
+      });
+    }
+  }
+
+  #watchMap(key: string, map: Map<unknown, unknown>): MapChanges {
+    const c: MapChanges = { cleared: false, whole: false, set: new Set(), deleted: new Set() };
+    this.#maps.set(key, c);
+    const proto = Map.prototype;
+    const patches: Record<string | symbol, unknown> = {
+      set(k: unknown, v: unknown) {
+        c.set.add(k);
+        c.deleted.delete(k);
+        return proto.set.call(map, k, v);
+      },
+      delete(k: unknown) {
+        c.set.delete(k);
+        c.deleted.add(k);
+        return proto.delete.call(map, k);
+      },
+      clear() {
+        c.cleared = true;
+        c.set.clear();
+        c.deleted.clear();
+        proto.clear.call(map);
+      },
+      get(k: unknown) {
+        const v = proto.get.call(map, k);
+        // An object read out of the Map may be changed in place: send the entry again.
+        if (v !== null && typeof v === 'object') c.set.add(k);
+        return v;
+      },
+    };
+    // values(), entries(), forEach(), iteration: anything may be mutated through them.
+    for (const name of ['values', 'entries', 'forEach', Symbol.iterator] as const) {
+      const original = proto[name] as (...a: unknown[]) => unknown;
+      patches[name] = function (this: unknown, ...args: unknown[]) {
+        c.whole = true;
+        return original.apply(map, args);
+      };
+    }
+    for (const name of Reflect.ownKeys(patches)) {
+      Object.defineProperty(map, name, { value: patches[name], configurable: true, writable: true, enumerable: false });
+    }
+    this.#restore.push(() => {
+      for (const name of Reflect.ownKeys(patches)) delete (map as unknown as Record<string | symbol, unknown>)[name];
+    });
+    return c;
+  }
+}
+
+/** Apply a delta to the staged copy of the state. */
+export function applyDelta(staged: unknown, bytes: Uint8Array): unknown {
+  const delta = deserialize(bytes) as StateDelta;
+  const state = staged as Record<string, unknown>;
+  for (const key of delta.deleted) delete state[key];
+  for (const [key, value] of delta.keys) state[key] = value;
+  for (const [key, changes] of delta.maps) {
+    const map = state[key] as Map<unknown, unknown>;
+    if (changes.cleared) map.clear();
+    for (const k of changes.deleted) map.delete(k);
+    for (const [k, v] of changes.set) map.set(k, v);
+  }
+  return state;
+}
+
+/** A plain, extensible object whose own keys can all take an accessor. */
+function isTrackable(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || !Object.isExtensible(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  return Object.values(Object.getOwnPropertyDescriptors(value)).every((d) => d.configurable === true && d.get === undefined && d.set === undefined);
+}

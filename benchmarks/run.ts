@@ -7,7 +7,7 @@
  * <scope>-latest.json (only the latter is kept in git).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { machineInfo } from './lib/machine.js';
@@ -23,8 +23,8 @@ type ScopeLoader = () => Promise<{ default: BenchScope }>;
  */
 const SCOPES: Record<string, ScopeLoader | undefined> = {
   rpc: () => import('./rpc.js'),
-  reload: undefined,
-  startup: undefined,
+  reload: () => import('./reload.js'),
+  startup: () => import('./startup.js'),
 };
 
 const REPORTERS = ['pretty', 'json'] as const;
@@ -111,7 +111,7 @@ async function main(): Promise<number> {
     log(`bench: ${name}: ${scope.description}`);
     const startedAt = new Date();
     const t0 = performance.now();
-    const result = await scope.run({ quick: cli.quick, log: (line) => log(`  [${name}] ${line}`) });
+    const { files = [], ...result } = await scope.run({ quick: cli.quick, log: (line) => log(`  [${name}] ${line}`) });
     const report: ScopeReport = {
       scope: name,
       description: scope.description,
@@ -129,6 +129,10 @@ async function main(): Promise<number> {
       writeFileSync(join(cli.outDir, `${name}-${stamp}.json`), text);
       writeFileSync(join(cli.outDir, `${name}-latest.json`), text);
       log(`bench: wrote ${join(cli.outDir, `${name}-${stamp}.json`)} and ${name}-latest.json`);
+      for (const file of files) {
+        writeFileSync(join(cli.outDir, basename(file.name)), file.content);
+        log(`bench: wrote ${join(cli.outDir, basename(file.name))}`);
+      }
     }
   }
   // One scope: its report; --scope all: an array of reports, however many scopes exist today.

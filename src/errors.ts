@@ -41,6 +41,10 @@ export const ErrorCodes = {
   PLUGVISOR_HEALTH_FAILED: "The new version's health() did not report { ok: true }.",
   PLUGVISOR_RELOAD_FAILED: 'A reload failed for a reason no other code covers; the message and cause say which.',
   PLUGVISOR_NOT_STARTED: 'The supervisor has not been started, or has been stopped.',
+  // HTTP dev server
+  PLUGVISOR_HTTP_BAD_REQUEST: 'An HTTP request to the dev server had a malformed JSON body, a body that fails the route\'s schema, or an unsupported content type.',
+  PLUGVISOR_HTTP_NOT_LOCAL: 'The dev server answers only loopback requests: the Host or Origin header named another host, or it was asked to listen on a non-loopback address.',
+  PLUGVISOR_HTTP_ROUTE_NOT_FOUND: 'No dev server route matches the request\'s method and path.',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -7,6 +7,8 @@ export interface PluginInfo {
   pooled: boolean;
   path: string;
   entry: string;
+  /** The compiled JavaScript the worker runs (source-mapped to `entry`). */
+  module: string;
   commands: string[] | undefined;
   dependsOn: Record<string, string>;
   dependents: string[];

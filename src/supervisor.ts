@@ -18,7 +18,7 @@ import { compilePlugin } from './plugin/compile-plugin.js';
 import { readManifest, type PluginManifest } from './plugin/manifest.js';
 import { loadPluginConfig } from './plugin/plugin-config.js';
 import { resolvePluginDir, type LoadSource } from './plugin/resolve-source.js';
-import type { PeerWiring, WorkerHeap } from './protocol/messages.js';
+import type { HealthReport, PeerWiring, WorkerHeap } from './protocol/messages.js';
 import { PluginRuntime, type PluginBuild, type RuntimeHooks } from './runtime/plugin-runtime.js';
 import type { ManagedPlugin } from './runtime/managed-plugin.js';
 import { PoolRuntime, assertNotPooledDependency } from './runtime/pool-runtime.js';
@@ -221,6 +221,21 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     return transport.control('heap', null, this.#timeoutMs());
   }
 
+  /**
+   * The plugin's health() report, asked of its running worker ({ ok: true } when it has no health
+   * hook; { ok: false, error } when health() throws). Undefined without a running worker: lazy and
+   * not started, restarting, failed, or pooled.
+   */
+  async health(name: string): Promise<HealthReport | undefined> {
+    const transport = this.#require(name).transport;
+    if (transport === undefined || !transport.alive) return undefined;
+    try {
+      return await transport.control('health', null, this.#timeoutMs());
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
   /** A proxy whose methods call the plugin's commands; it resolves the plugin by name on every call, so it stays valid across reloads. */
   plugin<T extends Commands = Commands>(name: string): PluginProxy<T> {
     return new Proxy({} as PluginProxy<T>, {
@@ -264,6 +279,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       pooled: m.pool !== undefined,
       path: m.dir,
       entry: m.entryFile,
+      module: r.build.compiled.outFile,
       commands: r.shape?.commands,
       dependsOn: { ...m.dependsOn },
       dependents: this.#dependents(name),
@@ -507,7 +523,10 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   /** Compile a plugin and read its config: everything a new version needs before a worker starts. */
   async buildPlugin(manifest: PluginManifest): Promise<PluginBuild> {
     if (this.config.developmentMode && this.config.development.autoInstallDeps) await installMissingDependencies(manifest, this.log);
-    const compiled = await compilePlugin(manifest.name, manifest.entryFile, this.#cacheDir);
+    const { developmentMode, development } = this.config;
+    const compiled = await compilePlugin(manifest.name, manifest.entryFile, this.#cacheDir, {
+      stableOutput: developmentMode && development.preserveBreakpoints,
+    });
     const config = loadPluginConfig(manifest);
     return { manifest, compiled, config };
   }
@@ -537,6 +556,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       // A worker's start (import, activation) is bounded on its own: a short reload.timeout meant
       // for draining must not fail slow but healthy starts on a busy machine.
       startTimeoutMs: Math.max(this.#timeoutMs(), MIN_START_TIMEOUT_MS),
+      v8CacheDir: join(this.#cacheDir, 'v8'),
       emit: (event, payload) => this.emit(event as SupervisorEvent, payload as never),
       savedState: async (runtime) => this.#backups.savedState(runtime),
       beforeDispose: async (runtime, transport) => {

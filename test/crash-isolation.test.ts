@@ -194,9 +194,9 @@ test('a late reply is dropped and counted; the next call gets its own answer', a
   await sup.load('test/fixtures/busy-wait');
   const crashes = recordCrashes(sup);
 
-  // Blocks 600 ms: 200 ms past callTimeoutMs (400), well within callTimeoutMs + pingTimeoutMs (2400).
-  assertError(await rejectionOf(sup.call('busy-wait', 'block', 600, 'late')), 'PLUGVISOR_CALL_TIMEOUT', 'busy-wait', 'block');
-  // Sent when the block timed out, so answered ~200 ms later, 200 ms before its own deadline; it
+  // Blocks 1500 ms: 500 ms past callTimeoutMs (1000), well within callTimeoutMs + pingTimeoutMs (6000).
+  assertError(await rejectionOf(sup.call('busy-wait', 'block', 1500, 'late')), 'PLUGVISOR_CALL_TIMEOUT', 'busy-wait', 'block');
+  // Sent when the block timed out, so answered ~500 ms later, 500 ms before its own deadline; it
   // travels behind the late reply on the same port: when it is answered, the late reply was handled.
   assert.equal(await sup.call('busy-wait', 'echo', 'next'), 'next');
   assert.deepEqual(await sup.call('busy-wait', 'echo', { n: 2 }), { n: 2 });

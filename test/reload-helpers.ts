@@ -23,6 +23,7 @@ export function versionedSource(o: VersionedOptions): string {
 import { definePlugin } from 'plugvisor';
 ${o.prelude ?? ''}
 const VERSION = ${JSON.stringify(o.version)};
+const held = [];
 export default definePlugin({
   state: () => ({ count: 0, log: new Map() }),
   commands: {
@@ -33,6 +34,9 @@ export default definePlugin({
     },
     get(ctx) { return { version: VERSION, count: ctx.state.count }; },
     slow(ctx, ms) { return new Promise((resolve) => setTimeout(() => resolve(VERSION), ms)); },
+    /** Settles only when release() is called: a call in flight for as long as a test needs. */
+    hold() { return new Promise((resolve) => held.push(resolve)); },
+    release() { for (const resolve of held.splice(0)) resolve(VERSION); return true; },
     async viaDependency(ctx, dep, command, ...args) { return ctx.plugins[dep][command](...args); },
     logOf(ctx, caller) { return ctx.state.log.get(caller); },
     /** Mutates a record in place after reading it out of a Map. */

@@ -192,13 +192,14 @@ test('a reload whose calls in flight outlive reload.timeout rolls back at the dr
   const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
   const sup = await startSupervisor(t, { config: { log_level: 'silent', reload: { timeout: 0.2 } } });
   await sup.load(dir);
-  const slow = sup.call('versioned', 'slow', 1000);
+  const held = sup.call('versioned', 'hold');
   writeVersioned(dir, { version: '2.0.0' });
   const r = await sup.reload('versioned');
   assert.equal(r.ok, false);
   assert.equal(r.error?.step, 'drain');
   assert.equal(r.error?.code, 'PLUGVISOR_RELOAD_TIMEOUT');
-  assert.equal(await slow, '1.0.0');
+  assert.equal(await sup.call('versioned', 'release'), true);
+  assert.equal(await held, '1.0.0');
   assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.0', count: 0 });
 });
 

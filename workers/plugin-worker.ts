@@ -8,6 +8,7 @@
  *   host ──req(op)─────▶ control handlers ──res──▶ host
  *   dependent ──call──▶ served port ──▶ RpcServer (held during a reload)
  */
+import * as nodeModule from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { PROTOCOL_VERSION, type CallOrBatch, type ControlRequest, type LoadedMessage, type PluginWorkerData } from '../src/protocol/messages.js';
@@ -26,6 +27,9 @@ if (parentPort === null || data?.protocol !== PROTOCOL_VERSION) {
 const host = parentPort;
 // Stack traces of TypeScript plugins point at their .ts lines.
 process.setSourceMapsEnabled(true);
+// V8's own code cache for the plugin's compiled module, where this Node has it (22.1+; not 20).
+const { enableCompileCache } = nodeModule as { enableCompileCache?: (dir?: string) => unknown };
+if (typeof enableCompileCache === 'function' && data.v8CacheDir !== undefined) enableCompileCache(data.v8CacheDir);
 
 async function main(): Promise<void> {
   let definition;

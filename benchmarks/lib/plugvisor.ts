@@ -17,6 +17,9 @@ const DIST_ENTRY = process.env.PLUGVISOR_BENCH_DIST
   ? pathToFileURL(resolve(process.env.PLUGVISOR_BENCH_DIST, 'src', 'index.js'))
   : new URL('../../dist/src/index.js', import.meta.url);
 
+/** The entry module of the build under test: what a child process (a host script) imports too. */
+export const DIST_ENTRY_URL: string = DIST_ENTRY.href;
+
 export async function loadPlugvisor(): Promise<Plugvisor> {
   if (!existsSync(DIST_ENTRY)) {
     throw new Error(`benchmarks: ${fileURLToPath(DIST_ENTRY)} not found; run "npm run build" (or "npm run bench", which builds first)`);

@@ -34,6 +34,17 @@ export interface ScopeResult {
   data: Record<string, unknown>;
   tables: Table[];
   targets: TargetCheck[];
+  /**
+   * Files to write beside the result files (a plot, say `reload-pause.svg`), under the same rules:
+   * not with --no-save, into --out. The runner keeps them out of the JSON report.
+   */
+  files?: ScopeFile[];
+}
+
+export interface ScopeFile {
+  /** A file name (no folders), e.g. "reload-pause.svg". */
+  name: string;
+  content: string;
 }
 
 export interface BenchScope {

@@ -73,3 +73,56 @@ export function ratio(x: number, baseline: number): string {
 export function fmtInt(x: number): string {
   return Math.round(x).toLocaleString('en-US');
 }
+
+/** A distribution of durations in milliseconds (reloads, pauses, starts): few samples, so no histogram. */
+export interface MsStats {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+/**
+ * Percentiles of `samplesMs` by the nearest-rank method (the p99 of 40 samples is the largest one:
+ * read `n` beside a p99). Rounded to 3 decimals (microseconds).
+ */
+export function msStats(samplesMs: readonly number[]): MsStats {
+  const sorted = Float64Array.from(samplesMs).sort();
+  const n = sorted.length;
+  if (n === 0) return { n: 0, p50: NaN, p90: NaN, p99: NaN, min: NaN, max: NaN, mean: NaN };
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i]!;
+  return {
+    n,
+    p50: round(quantile(sorted, 0.5), 3),
+    p90: round(quantile(sorted, 0.9), 3),
+    p99: round(quantile(sorted, 0.99), 3),
+    min: round(sorted[0]!, 3),
+    max: round(sorted[n - 1]!, 3),
+    mean: round(sum / n, 3),
+  };
+}
+
+/** The median of unsorted samples (NaN for none). */
+export function medianOf(samples: readonly number[]): number {
+  if (samples.length === 0) return NaN;
+  return median([...samples].sort((a, b) => a - b));
+}
+
+/** A duration for a table: 3 significant-ish digits, "0.412", "12.4", "1,234". */
+export function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '-';
+  if (ms < 10) return ms.toFixed(3);
+  if (ms < 100) return ms.toFixed(1);
+  return fmtInt(ms);
+}
+
+/** 1536 -> "1.5 KB", 52428800 -> "50.0 MB" */
+export function fmtBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+}

@@ -61,7 +61,13 @@ export const hotLoadingSchema = {
       default: {},
       properties: {
         validate_before_reload: { type: 'boolean', default: true },
-        rollback_on_failure: { type: 'boolean', default: true },
+        // A failed reload always leaves the old version serving: there is no mode that keeps a
+        // half-activated new version, so `false` is refused rather than silently ignored.
+        rollback_on_failure: {
+          const: true,
+          default: true,
+          errorMessage: 'cannot be false: a failed reload always rolls back to the old version, which is still serving',
+        },
         max_reload_attempts: { type: 'integer', minimum: 1, default: 3 },
         cooldown_period: { type: 'number', minimum: 0, default: 0.3 },
       },

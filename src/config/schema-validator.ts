@@ -3,7 +3,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 
 export function compileSchema(schema: object): ValidateFunction {
   return ajv.compile(schema);
@@ -31,6 +31,8 @@ export function describeSchemaErrors(errors: ErrorObject[] | null | undefined, p
       text = `${joinPath(path, '/' + String(e.params['missingProperty']))} is required`;
     } else if (e.keyword === 'oneOf') {
       text = `${path || '(root)'} must match exactly one of the allowed forms`;
+    } else if (e.keyword === 'const' && typeof e.parentSchema?.['errorMessage'] === 'string') {
+      text = `${path || '(root)'} ${e.parentSchema['errorMessage'] as string}`;
     } else if (e.keyword === 'enum') {
       text = `${path || '(root)'} must be one of ${JSON.stringify(e.params['allowedValues'])}`;
     } else {

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isBuiltin } from 'node:module';
 import { build, version as esbuildVersion, type Message, type Plugin } from 'esbuild';
@@ -20,6 +20,8 @@ export interface CompiledPlugin {
   /** file: URL of the compiled module. */
   readonly moduleUrl: string;
   readonly outFile: string;
+  /** The content-addressed copy of this version's code (the same file as outFile unless stableOutput). */
+  readonly contentFile: string;
   /** Absolute paths of the plugin's own source files (not node_modules). */
   readonly sources: readonly string[];
   readonly hash: string;
@@ -57,6 +59,12 @@ const externalPackages: Plugin = {
 export interface CompileOptions {
   /** Reuse an earlier output when every source file still has the same content. Default true. */
   cache?: boolean;
+  /**
+   * development.preserve_breakpoints: write every version of the plugin to the same file, so the
+   * script a debugger sees keeps its URL across reloads and breakpoints set by URL apply to each
+   * new worker. (By default each version gets a file named by its content hash.)
+   */
+  stableOutput?: boolean;
 }
 
 /**
@@ -67,6 +75,7 @@ export interface CompileOptions {
 interface CacheIndex {
   key: string;
   outFile: string;
+  contentFile: string;
   hash: string;
   inputs: Record<string, string>;
 }
@@ -75,11 +84,19 @@ const OPTIONS_KEY = createHash('sha256').update(JSON.stringify({ esbuild: esbuil
 
 export async function compilePlugin(pluginName: string, entryFile: string, cacheDir: string, options: CompileOptions = {}): Promise<CompiledPlugin> {
   const t0 = performance.now();
-  const indexFile = join(cacheDir, 'index', `${createHash('sha256').update(entryFile).digest('hex').slice(0, 24)}.json`);
+  const safeName = pluginName.replace(/[^a-zA-Z0-9._-]/g, '_');
+  const stable = options.stableOutput === true;
+  // Source maps are relative to the output's folder: it must be known before the build.
+  const outDir = stable ? join(cacheDir, 'dev', safeName) : cacheDir;
+  const indexKey = `${stable ? 'stable:' : ''}${entryFile}`;
+  const indexFile = join(cacheDir, 'index', `${createHash('sha256').update(indexKey).digest('hex').slice(0, 24)}.json`);
   if (options.cache !== false) {
     const hit = readCacheIndex(indexFile);
     if (hit !== undefined) {
-      return { moduleUrl: pathToFileURL(hit.outFile).href, outFile: hit.outFile, sources: Object.keys(hit.inputs), hash: hit.hash, cached: true, compileMs: performance.now() - t0 };
+      return {
+        moduleUrl: pathToFileURL(hit.outFile).href, outFile: hit.outFile, contentFile: hit.contentFile,
+        sources: Object.keys(hit.inputs), hash: hit.hash, cached: true, compileMs: performance.now() - t0,
+      };
     }
   }
   let result;
@@ -96,7 +113,7 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
       metafile: true,
       logLevel: 'silent',
       absWorkingDir: dirname(entryFile),
-      outfile: join(cacheDir, 'plugin.mjs'),
+      outfile: join(outDir, 'plugin.mjs'),
       // The bundle lives in the cache; keep import.meta.url pointing at the plugin's own entry.
       define: { 'import.meta.url': JSON.stringify(pathToFileURL(entryFile).href) },
       plugins: [plugvisorShim, externalPackages],
@@ -112,20 +129,44 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
   }
   const code = result.outputFiles[0]!.contents;
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
-  const safeName = pluginName.replace(/[^a-zA-Z0-9._-]/g, '_');
-  const outFile = join(cacheDir, `${safeName}-${hash}.mjs`);
-  if (!existsSync(outFile)) {
-    mkdirSync(cacheDir, { recursive: true });
-    // Write then rename: a worker never imports a half-written file.
-    const tmp = `${outFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, code);
-    renameSync(tmp, outFile);
-  }
+  const contentFile = join(outDir, `${safeName}-${hash}.mjs`);
+  writeOnce(contentFile, code);
+  const outFile = stable ? join(outDir, `${basename(entryFile).replace(/\.[mc]?[jt]s$/, '')}.mjs`) : contentFile;
   const sources = Object.keys(result.metafile.inputs)
     .filter((input) => !input.includes(':') && !input.includes('node_modules'))
     .map((input) => resolve(dirname(entryFile), input));
-  writeCacheIndex(indexFile, { key: OPTIONS_KEY, outFile, hash, inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])) });
-  return { moduleUrl: pathToFileURL(outFile).href, outFile, sources, hash, cached: false, compileMs: performance.now() - t0 };
+  writeCacheIndex(indexFile, { key: OPTIONS_KEY, outFile, contentFile, hash, inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])) });
+  return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, hash, cached: false, compileMs: performance.now() - t0 };
+}
+
+/** Write then rename: a worker never imports a half-written file. Content-addressed: written once. */
+function writeOnce(file: string, code: Uint8Array): void {
+  if (existsSync(file)) return;
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, code);
+  renameSync(tmp, file);
+}
+
+/**
+ * Make `outFile` hold this version's code before a worker imports it. Only the stable output of
+ * preserve_breakpoints needs it: every version shares that file, and a rolled-back reload or a
+ * crash restart must not start the code of another version.
+ */
+export function materialize(compiled: CompiledPlugin): void {
+  if (compiled.outFile === compiled.contentFile) return;
+  if (hashFileShort(compiled.outFile) === compiled.hash) return;
+  const tmp = `${compiled.outFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, readFileSync(compiled.contentFile));
+  renameSync(tmp, compiled.outFile);
+}
+
+function hashFileShort(file: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+  } catch {
+    return undefined;
+  }
 }
 
 function hashFile(file: string): string | undefined {
@@ -143,7 +184,7 @@ function readCacheIndex(indexFile: string): CacheIndex | undefined {
   } catch {
     return undefined;
   }
-  if (index.key !== OPTIONS_KEY || !existsSync(index.outFile)) return undefined;
+  if (index.key !== OPTIONS_KEY || !existsSync(index.contentFile ?? '')) return undefined;
   for (const [file, hash] of Object.entries(index.inputs)) if (hashFile(file) !== hash) return undefined;
   return index;
 }

@@ -110,4 +110,6 @@ export interface PluginWorkerData {
   entryFile: string;
   config: unknown;
   logLevel: string;
+  /** Where V8's compile cache lives, on Node versions that have module.enableCompileCache (22.1+). */
+  v8CacheDir?: string;
 }

@@ -14,7 +14,7 @@ import { PlugvisorError, type ErrorCode } from '../errors.js';
 import { CallTable, type PendingCall } from '../protocol/call-table.js';
 import type { CallMessage, ErrMessage, OkMessage, PeerWiring, PluginShape } from '../protocol/messages.js';
 import { fromWireError } from '../protocol/wire-error.js';
-import type { CompiledPlugin } from '../plugin/compile-plugin.js';
+import { materialize, type CompiledPlugin } from '../plugin/compile-plugin.js';
 import type { PluginManifest } from '../plugin/manifest.js';
 import { crashedError, type WorkerDeath } from './crash.js';
 import { RestartPolicy } from './restart-policy.js';
@@ -40,6 +40,7 @@ export interface RuntimeHooks {
   log: Logger;
   logLevel: string;
   startTimeoutMs: number;
+  v8CacheDir?: string;
 }
 
 /** What a plugin version is made of: manifest, compiled code and validated config. */
@@ -265,6 +266,7 @@ export class PluginRuntime implements ManagedPlugin {
   /** Start a worker for `build`, loaded but not activated. */
   spawn(build: PluginBuild): Promise<WorkerTransport> {
     const { manifest, compiled, config } = build;
+    materialize(compiled);
     const generation = ++this.#generation;
     let transport: WorkerTransport | undefined;
     return WorkerTransport.start({
@@ -277,6 +279,7 @@ export class PluginRuntime implements ManagedPlugin {
         entryFile: manifest.entryFile,
         config,
         logLevel: this.#hooks.logLevel,
+        v8CacheDir: this.#hooks.v8CacheDir,
       },
       resourceLimits: {
         maxOldGenerationSizeMb: manifest.limits.maxOldGenerationSizeMb,

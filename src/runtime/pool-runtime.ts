@@ -19,6 +19,7 @@
  * Pooled plugins keep no state between calls (each thread has a scratch `ctx.state` of its own),
  * have no `connect()` channel and take no part in dependencies: supervisor and manifest refuse it.
  */
+import { materialize } from '../plugin/compile-plugin.js';
 import { Piscina } from 'piscina';
 import { PlugvisorError, type ErrorCode } from '../errors.js';
 import { CallTable, type PendingCall } from '../protocol/call-table.js';
@@ -278,6 +279,7 @@ export class PoolRuntime implements ManagedPlugin {
   /** A new pool for `build`, its shape probed; destroyed again when it cannot start. */
   async #openPool(build: PluginBuild): Promise<{ pool: Piscina<PoolTask, PoolResult>; shape: PluginShape }> {
     const { manifest, compiled, config } = build;
+    materialize(compiled);
     const limits = manifest.limits;
     const workerData: PoolWorkerData = {
       plugin: manifest.name,

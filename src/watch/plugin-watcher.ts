@@ -125,7 +125,8 @@ export class PluginWatcher {
     if (this.#byFile.has(abs) || abs === this.#options.configFile) return false;
     const rel = relative(this.#options.root, abs);
     if (rel === '') return false;
-    if (isInside(this.#options.root, abs) && this.#isIgnored(rel)) return true;
+    // A folder is ignored when what is inside it would be (`**/node_modules/**` skips node_modules itself).
+    if (isInside(this.#options.root, abs) && (this.#isIgnored(rel) || (isDirectory !== false && this.#isIgnored(`${rel}/_`)))) return true;
     // Folders are walked (a pattern may match below them); files outside the patterns are not watched.
     if (isDirectory !== false) return false;
     return !isInside(this.#options.root, abs) || !this.#isIncluded(rel);

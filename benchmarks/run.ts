@@ -1,6 +1,7 @@
 /**
- * The benchmark runner: `node --import tsx benchmarks/run.ts --scope rpc|reload|startup|all
- * --reporter pretty|json` (or `npm run bench -- --scope rpc`). See benchmarks/README.md.
+ * The benchmark runner: `node benchmarks/run.mjs --scope rpc|reload|startup|all --reporter
+ * pretty|json` (or `npm run bench -- --scope rpc`). See benchmarks/README.md. run.mjs registers tsx
+ * in this thread only: with `node --import tsx`, every worker would inherit the flag and load tsx.
  *
  * One file per scope; each exports a BenchScope (lib/scope.ts). The runner adds machine info,
  * prints with the chosen reporter and writes benchmarks/results/<scope>-<timestamp>.json plus

@@ -45,6 +45,15 @@ export const ErrorCodes = {
   PLUGVISOR_HTTP_BAD_REQUEST: 'An HTTP request to the dev server had a malformed JSON body, a body that fails the route\'s schema, or an unsupported content type.',
   PLUGVISOR_HTTP_NOT_LOCAL: 'The dev server answers only loopback requests: the Host or Origin header named another host, or it was asked to listen on a non-loopback address.',
   PLUGVISOR_HTTP_ROUTE_NOT_FOUND: 'No dev server route matches the request\'s method and path.',
+  // control channel and CLI
+  PLUGVISOR_HOST_NOT_RUNNING: 'No plugvisor host answers on the control socket of this project (or the --socket given).',
+  PLUGVISOR_HOST_ALREADY_RUNNING: 'Another live host already answers on the control socket this host would open.',
+  PLUGVISOR_CONTROL_UNAVAILABLE: 'The host could not open its control socket: the run folder is unsafe (a symlink, another owner) or listening failed.',
+  PLUGVISOR_CONTROL_REQUEST_INVALID: 'A control-channel message was not valid JSON, named an unknown method, or lacked a parameter.',
+  PLUGVISOR_BAD_ARGUMENTS: 'A CLI command was given missing, unknown or contradictory arguments.',
+  PLUGVISOR_WATCH_DISABLED: 'The host does not watch files, so there is no watcher to test.',
+  PLUGVISOR_WATCH_NO_EVENTS: 'debug-watcher touched a file and the watcher reported no event for it.',
+  PLUGVISOR_TESTS_FAILED: "A plugin's tests (dev plugin test) failed, or none were found.",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,4 +1,4 @@
-export { Supervisor, type SupervisorOptions, type PluginProxy, type CallObserver } from './supervisor.js';
+export { Supervisor, type SupervisorOptions, type PluginProxy, type CallObserver, type WatchObserver } from './supervisor.js';
 export type { ReloadResult, ReloadOptions, ReloadPhases, ReloadStep } from './reload/reload-result.js';
 export type { WorkerHeap } from './protocol/messages.js';
 export { definePlugin, type PluginDefinition, type PluginContext, type PluginCommand, type CommandsOf, type ConnectInfo } from './protocol/plugin-definition.js';
@@ -8,3 +8,4 @@ export type { SupervisorEventMap, SupervisorEvent } from './supervisor-events.js
 export type { HealthReport } from './protocol/messages.js';
 export type { ResolvedConfig } from './config/config-schema.js';
 export { PLUGVISOR_VERSION } from './version.js';
+export { validatePlugin, type ValidationReport, type ValidationStep, type ValidateOptions } from './plugin/validate-plugin.js';

@@ -11,7 +11,7 @@ import semver from 'semver';
 import { resolveConfig, type ConfigInput } from './config/resolve-config.js';
 import type { ResolvedConfig } from './config/config-schema.js';
 import { dependentsOf, topologicalOrder } from './dependency-graph.js';
-import { PlugvisorError } from './errors.js';
+import { PlugvisorError, isPlugvisorError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { DependencyInfo, PluginInfo } from './plugin-info.js';
 import { compilePlugin } from './plugin/compile-plugin.js';
@@ -47,6 +47,8 @@ type Commands = Record<string, (...args: any[]) => any>;
 
 /** Sees every call through call() and plugin(): `error` is undefined when it succeeded. */
 export type CallObserver = (plugin: string, command: string, durationMs: number, error: Error | undefined) => void;
+/** Sees every file event the watcher receives, before filtering: `plugins` are the plugins the file belongs to. */
+export type WatchObserver = (event: string, file: string, plugins: string[]) => void;
 /** The caller's view of a plugin: every command returns a promise. */
 export type PluginProxy<T extends Commands> = { [K in keyof T]: (...args: Parameters<T[K]>) => Promise<Awaited<ReturnType<T[K]>>> };
 
@@ -63,7 +65,10 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   #config: ResolvedConfig;
   #devLoop: DevLoop | undefined;
   readonly #broken = new Map<string, BrokenPlugin>();
-  #callObserver: CallObserver | undefined;
+  readonly #callObservers = new Set<CallObserver>();
+  #watchObserver: WatchObserver | undefined;
+  /** Set by setDevelopmentMode(): survives hot-loading.yaml being applied again. */
+  #developmentOverride: { enabled: boolean; levelBefore: string } | undefined;
   readonly #plugins = new Map<string, ManagedPlugin>();
   readonly #cacheDir: string;
   readonly #backups: StateBackups;
@@ -190,16 +195,18 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   call(name: string, command: string, ...args: unknown[]): Promise<any> {
     const runtime = this.#plugins.get(name);
     if (runtime === undefined) return Promise.reject(this.#notFound(name));
-    const observer = this.#callObserver;
-    if (observer === undefined) return runtime.call(command, args);
+    const observers = this.#callObservers;
+    if (observers.size === 0) return runtime.call(command, args);
     const t0 = performance.now();
     return runtime.call(command, args).then(
       (value) => {
-        observer(name, command, performance.now() - t0, undefined);
+        const ms = performance.now() - t0;
+        for (const observer of observers) observer(name, command, ms, undefined);
         return value;
       },
       (err: Error) => {
-        observer(name, command, performance.now() - t0, err);
+        const ms = performance.now() - t0;
+        for (const observer of observers) observer(name, command, ms, err);
         throw err;
       },
     );
@@ -207,11 +214,57 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   /**
    * Observe every call made through call() and plugin() proxies (metrics, monitors): its plugin,
-   * command, duration and error. One observer at a time; undefined removes it. Without one, the
-   * call path pays nothing.
+   * command, duration and error. Several observers may watch at once (the dev server's metrics and
+   * a `dev plugin monitor`); the returned function removes this one, undefined removes them all.
+   * Without observers, the call path pays nothing.
    */
-  observeCalls(observer: CallObserver | undefined): void {
-    this.#callObserver = observer;
+  observeCalls(observer: CallObserver | undefined): () => void {
+    if (observer === undefined) {
+      this.#callObservers.clear();
+      return () => undefined;
+    }
+    this.#callObservers.add(observer);
+    return () => void this.#callObservers.delete(observer);
+  }
+
+  /**
+   * Observe every file event the watcher receives, before it filters them (`plugvisor plugins
+   * debug-watcher`). One observer at a time; undefined removes it. Only while watching is on.
+   */
+  observeWatcher(observer: WatchObserver | undefined): void {
+    this.#watchObserver = observer;
+  }
+
+  /**
+   * The plugin's state serialised with node:v8, as a reload would snapshot it (without pausing the
+   * plugin). Undefined when it has no running worker of its own (lazy and not started, pooled,
+   * restarting); rejects with PLUGVISOR_STATE_NOT_SERIALIZABLE when the state cannot be serialised.
+   */
+  async stateSnapshot(name: string): Promise<Uint8Array | undefined> {
+    const transport = this.#require(name).transport;
+    if (transport === undefined || !transport.alive) return undefined;
+    try {
+      return await transport.control('snapshot', null, this.#timeoutMs());
+    } catch (err) {
+      if (isPlugvisorError(err, 'PLUGVISOR_PLUGIN_CRASHED') || isPlugvisorError(err, 'PLUGVISOR_CALL_TIMEOUT')) throw err;
+      throw new PlugvisorError('PLUGVISOR_STATE_NOT_SERIALIZABLE', `plugin "${name}": its state cannot be serialised with node:v8: ${(err as Error).message}`, { plugin: name, cause: err });
+    }
+  }
+
+  /**
+   * Switch development mode on a running host (`plugvisor dev mode`): the development.* settings
+   * apply from the next load or reload on, and the log level goes to debug while it is on (back to
+   * the previous level when it is switched off). It stays as set when hot-loading.yaml is applied again.
+   */
+  setDevelopmentMode(enabled: boolean): ResolvedConfig {
+    this.#assertUsable();
+    const levelBefore = this.#developmentOverride?.levelBefore ?? this.log.level;
+    this.#developmentOverride = { enabled, levelBefore };
+    this.#config = withDevelopmentMode(this.config, enabled, levelBefore);
+    this.log.level = this.config.logLevel;
+    this.#warnInactiveDevelopmentSettings();
+    this.log.info({ developmentMode: enabled, logLevel: this.config.logLevel }, 'development mode switched');
+    return this.config;
   }
 
   /** The V8 heap of the plugin's worker, as the worker reports it (undefined without a running worker). */
@@ -406,6 +459,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       reloadMany: (plugins) => this.reloadMany(plugins.filter((p) => this.#plugins.has(p))),
       retryBroken: (files) => this.#retryBroken(files),
       applyConfigFile: () => this.#applyConfigFile(),
+      rawEvent: (event, file) => this.#watchObserver?.(event, file, this.watcher?.pluginsOf(file) ?? []),
       reportChange: (plugin, files, action) => {
         this.log.info({ plugin, files, action }, 'plugin files changed');
         this.emit('change', { plugin, files, action });
@@ -453,8 +507,10 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       return;
     }
     const previous = this.config;
-    this.#config = next;
-    this.log.level = next.logLevel;
+    const override = this.#developmentOverride;
+    if (override !== undefined) override.levelBefore = next.logLevel;
+    this.#config = override === undefined ? next : withDevelopmentMode(next, override.enabled, next.logLevel);
+    this.log.level = this.config.logLevel;
     const loaded = new Set([...this.#plugins.values()].map((r) => r.manifest.dir));
     const added = next.plugins.filter((source) => {
       try {
@@ -632,6 +688,13 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       throw new PlugvisorError('PLUGVISOR_NOT_STARTED', `the supervisor is ${this.#state}`);
     }
   }
+}
+
+/** The config with development mode switched; debug logs while it is on, unless the level is already more verbose. */
+function withDevelopmentMode(config: ResolvedConfig, enabled: boolean, levelBefore: string): ResolvedConfig {
+  const verbose = levelBefore === 'debug' || levelBefore === 'trace';
+  const logLevel = enabled && !verbose ? 'debug' : levelBefore;
+  return Object.freeze({ ...config, developmentMode: enabled, logLevel });
 }
 
 function round(ms: number): number {

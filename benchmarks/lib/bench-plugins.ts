@@ -4,8 +4,9 @@
  * version, so each reload compiles new code (no compile-cache hit) and every answer says which
  * version gave it.
  *
- *   state plugin   ctx.state is a Map of records or a Float64Array of a chosen size; `touch(seq)`
- *                  mutates 4 entries picked from seq, `sum()` checks that no change was lost.
+ *   state plugin   ctx.state is a Map of records or a Float64Array of a chosen size;
+ *                  `touch(seq, spread)` mutates 4 entries picked from seq, among 64 hot entries or
+ *                  anywhere in the state; `sum()` checks that no change was lost.
  *                  The generator lives in state-gen.mjs beside index.ts, so the benchmark builds
  *                  the very same state on its own thread for the serialise/deserialise floors.
  *   rec plugin     `rec(caller, seq)` records the last seq and the number of calls per caller in
@@ -37,6 +38,9 @@ function writeManifest(dir: string, m: Manifest): void {
   }, null, 2)}\n`);
 }
 
+/** How many entries the hot-key pattern mutates (HOT_KEYS in state-gen.mjs). */
+export const HOT_KEYS = 64;
+
 /** Shared by the plugin (bundled by esbuild) and the benchmark's own thread (imported by URL). */
 const STATE_GEN = `// Written by benchmarks/lib/bench-plugins.ts: the state of the reload benchmark's plugins.
 export const KEYS_PER_CALL = 4;
@@ -52,14 +56,21 @@ export function createState(kind, n) {
   return { records, touches: 0 };
 }
 
-/** The entries call \`seq\` mutates: spread over the whole state, no locality (delta's worst case). */
-export function keyOf(seq, j, n) {
-  return (seq * 7919 + j * 104729) % n;
+/** Hot keys: every call mutates entries of one set of HOT_KEYS, spread through the state. */
+export const HOT_KEYS = ${HOT_KEYS};
+
+/**
+ * The entries call \`seq\` mutates: from the hot set, or spread uniformly over the whole state
+ * (no locality: the worst case for a delta transfer).
+ */
+export function keyOf(seq, j, n, spread) {
+  if (spread || n <= HOT_KEYS) return (seq * 7919 + j * 104729) % n;
+  return ((seq * KEYS_PER_CALL + j) % HOT_KEYS) * Math.floor(n / HOT_KEYS);
 }
 
-export function touch(state, kind, n, seq) {
+export function touch(state, kind, n, seq, spread) {
   for (let j = 0; j < KEYS_PER_CALL; j++) {
-    const k = keyOf(seq, j, n);
+    const k = keyOf(seq, j, n, spread);
     if (kind === 'typed') {
       state.buf[k] += 1;
     } else {
@@ -99,8 +110,8 @@ const N: number = ${o.n};
 export default definePlugin({
   state: () => createState(KIND, N),
   commands: {
-    touch(ctx, seq: number): number {
-      touch(ctx.state, KIND, N, seq);
+    touch(ctx, seq: number, spread: boolean): number {
+      touch(ctx.state, KIND, N, seq, spread);
       return seq;
     },
     sum(ctx): { hits: number; touches: number } {
@@ -117,8 +128,12 @@ export interface StateGen {
   createState(kind: StateKind, n: number): object;
 }
 
+export function stateGenUrl(dir: string): string {
+  return pathToFileURL(join(dir, 'state-gen.mjs')).href;
+}
+
 export async function importStateGen(dir: string): Promise<StateGen> {
-  return (await import(pathToFileURL(join(dir, 'state-gen.mjs')).href)) as StateGen;
+  return (await import(stateGenUrl(dir))) as StateGen;
 }
 
 /** What `rec` answers. */

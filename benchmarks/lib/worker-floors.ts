@@ -15,10 +15,13 @@ export interface WorkerStart {
   firstReplyMs: number;
 }
 
-/** new Worker → 'online' → first message answered: the least a plugin version's worker can cost. */
-export async function bareWorkerStart(): Promise<WorkerStart> {
+/**
+ * new Worker → 'online' → first message answered: the least a plugin version's worker can cost.
+ * `execArgv` as given to the Worker (default: inherited from this process).
+ */
+export async function bareWorkerStart(execArgv?: string[]): Promise<WorkerStart> {
   const t0 = performance.now();
-  const worker = new Worker(new URL('echo-worker.mjs', WORKERS), { name: 'bench:bare-start' });
+  const worker = new Worker(new URL('echo-worker.mjs', WORKERS), { name: 'bench:bare-start', ...(execArgv === undefined ? {} : { execArgv }) });
   try {
     await once(worker, 'online');
     const onlineMs = performance.now() - t0;
@@ -30,11 +33,16 @@ export async function bareWorkerStart(): Promise<WorkerStart> {
   }
 }
 
-/** A bare worker importing one module (a compiled plugin) and reporting it: start + import, no plugvisor runtime. */
+/**
+ * A bare worker importing one module (a compiled plugin): new Worker → online → first reply, the
+ * reply sent once the import is done. The bare start plus the plugin's import, no plugvisor runtime.
+ */
 export async function bareWorkerImport(moduleUrl: string): Promise<number> {
   const t0 = performance.now();
   const worker = new Worker(new URL('import-worker.mjs', WORKERS), { name: 'bench:import', workerData: { url: moduleUrl } });
   try {
+    await once(worker, 'online');
+    worker.postMessage({ id: 0 });
     await once(worker, 'message');
     return performance.now() - t0;
   } finally {
@@ -64,12 +72,55 @@ export async function transferFloor(bytes: Uint8Array): Promise<TransferFloor> {
     worker.postMessage({ bytes: warm, deserialize: false }, [warm.buffer]);
     await once(worker, 'message');
     const t0 = performance.now();
-    worker.postMessage({ bytes: own, deserialize: true }, [own.buffer]);
+    worker.postMessage({ bytes: own, deserialize: true }, [own.buffer as ArrayBuffer]);
     await once(worker, 'message');
     const transferMs = performance.now() - t0;
     const [done] = (await once(worker, 'message')) as [{ ms: number }];
     return { transferMs, workerDeserializeMs: done.ms };
   } finally {
     await worker.terminate();
+  }
+}
+
+export interface CodecFloor {
+  /** node:v8 serialise of the state, on a thread that holds only that state. */
+  serializeMs: number;
+  /** node:v8 deserialise of those bytes on the same thread. */
+  deserializeMs: number;
+  /** The serialised state (its buffer owned: it can be transferred). */
+  bytes: Uint8Array;
+}
+
+/**
+ * A thread holding one state built by the plugins' own generator (state-gen.mjs), measuring its
+ * node:v8 serialise and deserialise on demand: "one thread", with a heap like the plugin worker's
+ * rather than the benchmark's main thread, whose GC would also walk everything else it holds.
+ */
+export class StateFloorWorker {
+  readonly #worker: Worker;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+  }
+
+  static async start(genUrl: string, kind: string, n: number): Promise<StateFloorWorker> {
+    const worker = new Worker(new URL('state-floor-worker.mjs', WORKERS), { name: 'bench:state-floor', workerData: { genUrl, kind, n } });
+    try {
+      await once(worker, 'message');
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
+    return new StateFloorWorker(worker);
+  }
+
+  async measure(): Promise<CodecFloor> {
+    this.#worker.postMessage(null);
+    const [m] = (await once(this.#worker, 'message')) as [CodecFloor];
+    return m;
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
   }
 }

@@ -18,6 +18,7 @@ import { materialize, type CompiledPlugin } from '../plugin/compile-plugin.js';
 import type { PluginManifest } from '../plugin/manifest.js';
 import { crashedError, type WorkerDeath } from './crash.js';
 import { RestartPolicy } from './restart-policy.js';
+import { commandNotFound, pluginFailed, pluginStopped } from './runtime-errors.js';
 import { WorkerTransport } from './worker-transport.js';
 import type { ManagedPlugin } from './managed-plugin.js';
 
@@ -172,8 +173,7 @@ export class PluginRuntime implements ManagedPlugin {
     if (status === 'failed') return Promise.reject(this.#failedError());
     if (status === 'stopping' || status === 'stopped') return Promise.reject(this.#stoppedError(`call ${command}`));
     if (this.#commands !== undefined && !this.#commands.has(command)) {
-      return Promise.reject(new PlugvisorError('PLUGVISOR_COMMAND_NOT_FOUND',
-        `plugin "${this.name}" has no command "${command}" (commands: ${[...this.#commands].join(', ') || 'none'})`, { plugin: this.name, command }));
+      return Promise.reject(commandNotFound(this.name, command, this.#commands));
     }
     this.stats.calls++;
     return new Promise((resolve, reject) => {
@@ -519,12 +519,11 @@ export class PluginRuntime implements ManagedPlugin {
   }
 
   #failedError(): PlugvisorError {
-    return new PlugvisorError('PLUGVISOR_PLUGIN_FAILED',
-      `plugin "${this.name}" has failed and is not restarted: ${this.#failure?.message ?? 'too many restarts'}`, { plugin: this.name, cause: this.#failure });
+    return pluginFailed(this.name, this.#failure);
   }
 
   #stoppedError(what: string): PlugvisorError {
-    return new PlugvisorError('PLUGVISOR_PLUGIN_STOPPED', `plugin "${this.name}" was stopped before ${what} could run`, { plugin: this.name });
+    return pluginStopped(this.name, what);
   }
 }
 

@@ -31,6 +31,7 @@ import { crashedError, type WorkerDeath } from './crash.js';
 import type { ManagedPlugin } from './managed-plugin.js';
 import type { CallStats, PluginBuild, PluginStatus, RuntimeHooks } from './plugin-runtime.js';
 import { RestartPolicy } from './restart-policy.js';
+import { commandNotFound, pluginFailed, pluginStopped } from './runtime-errors.js';
 import { POOL_WORKER_URL } from './worker-url.js';
 
 /** What a pool borrows from the supervisor: no dependency wiring, no state backups. */
@@ -455,17 +456,15 @@ export class PoolRuntime implements ManagedPlugin {
   }
 
   #notFound(command: string): PlugvisorError {
-    return new PlugvisorError('PLUGVISOR_COMMAND_NOT_FOUND',
-      `plugin "${this.name}" has no command "${command}" (commands: ${[...(this.#commands ?? [])].join(', ') || 'none'})`, { plugin: this.name, command });
+    return commandNotFound(this.name, command, this.#commands);
   }
 
   #failedError(): PlugvisorError {
-    return new PlugvisorError('PLUGVISOR_PLUGIN_FAILED',
-      `plugin "${this.name}" has failed and is not restarted: ${this.#failure?.message ?? 'too many restarts'}`, { plugin: this.name, cause: this.#failure });
+    return pluginFailed(this.name, this.#failure);
   }
 
   #stoppedError(what: string): PlugvisorError {
-    return new PlugvisorError('PLUGVISOR_PLUGIN_STOPPED', `plugin "${this.name}" was stopped before ${what} could run`, { plugin: this.name });
+    return pluginStopped(this.name, what);
   }
 }
 

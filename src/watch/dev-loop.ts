@@ -26,6 +26,8 @@ export interface DevLoopHost {
   retryBroken(files: string[]): Promise<void>;
   applyConfigFile(): Promise<void>;
   reportChange(plugin: string, files: string[], action: 'reload' | 'config' | 'none'): void;
+  /** Every file event the watcher receives, before filtering (debug-watcher). */
+  rawEvent?(event: string, file: string): void;
 }
 
 /** Steps at which a retry can help: the files may still be being written. */
@@ -54,6 +56,7 @@ export class DevLoop {
       log,
       targets: () => this.#host.watchTargets(),
       onBatch: (batch) => this.#onBatch(batch),
+      onRawEvent: (event, file) => this.#host.rawEvent?.(event, file),
     });
     await this.#watcher.start();
     log.info({ patterns: config.watch.patterns, automatic: config.reload.automatic }, 'watching for changes');

@@ -1,0 +1,72 @@
+/**
+ * A host in the foreground (`plugvisor start`, `plugvisor dev server`): the control channel first
+ * (so a second host for the same project is refused before it starts any plugin), then the
+ * supervisor, then whatever the command adds (the HTTP server). SIGINT/SIGTERM close them in the
+ * reverse order, draining calls in flight, and exit 0.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ControlChannel } from '../control/control-channel.js';
+import type { Supervisor } from '../supervisor.js';
+import { exitWithError } from './output.js';
+
+export const DEFAULT_CONFIG = 'config/hot-loading.yaml';
+
+export interface HostRunOptions {
+  /** The config file, relative to the current folder. */
+  config: string;
+  devMode: boolean;
+  /** Watch files and reload automatically, whatever the config says (dev server --hot-reload). */
+  hotReload?: boolean;
+  /** Started after the supervisor; the returned function is called first at shutdown. */
+  extras?(sup: Supervisor, channel: ControlChannel): Promise<() => Promise<void>>;
+}
+
+export async function runHost(options: HostRunOptions): Promise<void> {
+  const [{ Supervisor }, { ControlChannel }] = await Promise.all([import('../supervisor.js'), import('../control/control-channel.js')]);
+  const file = resolve(process.cwd(), options.config);
+  const config = options.hotReload === true ? await withWatching(file) : file;
+  const sup = new Supervisor({ root: process.cwd(), config });
+  // Switched on this way, development mode keeps the config file: its changes still apply live.
+  if (options.devMode) sup.setDevelopmentMode(true);
+  if (typeof config !== 'string' && existsSync(file)) {
+    sup.log.warn({ file }, '--hot-reload forces watching on: the config file is read once (set watch.enabled: true in it to have its changes applied while running)');
+  }
+  let channel: ControlChannel | undefined;
+  let closeExtras: (() => Promise<void>) | undefined;
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    sup.log.info({ signal }, 'stopping: draining calls in flight');
+    (async () => {
+      await closeExtras?.();
+      await channel?.close();
+      await sup.stop();
+    })().then(() => process.exit(0), exitWithError);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  try {
+    channel = await ControlChannel.open(sup);
+    await sup.start();
+    if (options.extras !== undefined) closeExtras = await options.extras(sup, channel);
+  } catch (err) {
+    await closeExtras?.().catch(() => undefined);
+    await channel?.close().catch(() => undefined);
+    // Refused before anything started (another host answers): nothing to stop.
+    if (channel !== undefined) await sup.stop().catch(() => undefined);
+    exitWithError(err);
+  }
+  // Keep the process alive until a signal arrives, even if no plugin holds a worker open.
+  setInterval(() => undefined, 1 << 30);
+}
+
+/** The config with watching and automatic reloads on (the file's other settings kept). */
+async function withWatching(file: string): Promise<string | Record<string, unknown>> {
+  const { readConfigFile } = await import('../config/resolve-config.js');
+  const raw = (existsSync(file) ? readConfigFile(file) ?? {} : {}) as { hot_loading?: Record<string, any> };
+  const h = raw.hot_loading ?? {};
+  if (h.watch?.enabled === true && h.reload?.automatic !== false) return file;
+  return { ...raw, hot_loading: { ...h, watch: { ...(h.watch ?? {}), enabled: true }, reload: { ...(h.reload ?? {}), automatic: true } } };
+}

@@ -1,0 +1,117 @@
+/**
+ * The HTTP dev server (`plugvisor dev server`): the contract's API over a running Supervisor, its
+ * probes and metrics, a server-sent event stream and the dashboard. It listens on loopback only and
+ * answers only requests that name it by a loopback Host (see local-only.ts).
+ *
+ *   request ─► onRequest: Host/Origin local? ─► route (src/http/routes/*: calls the Supervisor)
+ *                    │ no: 403                          │ throws
+ *                    ▼                                  ▼
+ *              error handler: errorResponse(err) ─► { error: { code, message } } with a status
+ *
+ * Everything the server adds to the supervisor (the call observer, event listeners) is removed by
+ * close(), which also ends the event streams so the HTTP server can finish.
+ */
+import { isIP, type AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { PlugvisorError } from '../errors.js';
+import type { Supervisor } from '../supervisor.js';
+import { EventStream } from './event-stream.js';
+import { errorResponse } from './http-errors.js';
+import { toJson } from './json.js';
+import { LatencyWindows } from './latency-window.js';
+import { allowedHosts, checkLocalRequest, isLoopbackAddress } from './local-only.js';
+import { createMetrics } from './metrics.js';
+import { commandRoutes } from './routes/commands.js';
+import { dashboardRoutes } from './routes/dashboard.js';
+import { eventRoutes } from './routes/events.js';
+import { pluginRoutes } from './routes/plugins.js';
+import { probeRoutes } from './routes/probes.js';
+import { subscribe } from './subscribe.js';
+
+export interface DevServerOptions {
+  /** 0 picks a free port (see `url`). */
+  port: number;
+  /** A loopback address: 127.0.0.1 (the default), ::1 or localhost. */
+  host?: string;
+}
+
+export interface DevServer {
+  /** e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  readonly port: number;
+  /** Ends the event streams, stops observing the supervisor and closes the HTTP server. Safe to call twice; it does not stop the supervisor. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export async function createDevServer(sup: Supervisor, opts: DevServerOptions): Promise<DevServer> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!isLoopbackAddress(host)) {
+    throw new PlugvisorError('PLUGVISOR_HTTP_NOT_LOCAL', `the dev server listens on loopback addresses only (127.0.0.1, ::1, localhost), not ${JSON.stringify(host)}`);
+  }
+  const app = Fastify({
+    loggerInstance: sup.log.child({ component: 'http' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    // Bodies are what the client sent: no type coercion ("args": 5 is not [5]), unknown keys refused.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+  }) as unknown as FastifyInstance;
+
+  const metrics = createMetrics(sup);
+  const latency = new LatencyWindows();
+  const events = new EventStream(sup);
+  const unsubscribe = subscribe(sup, { unload: (e) => latency.forget(e.plugin) });
+  const stopObserving = sup.observeCalls((plugin, command, durationMs, error) => {
+    metrics.observeCall(plugin, command, durationMs, error);
+    latency.record(plugin, command, durationMs, error);
+  });
+  const detach = (): void => {
+    stopObserving();
+    unsubscribe();
+    metrics.close();
+    events.close();
+  };
+
+  let hosts: ReadonlySet<string> = new Set();
+  app.addHook('onRequest', async (req) => {
+    const refused = checkLocalRequest(hosts, req.headers.host, req.headers.origin);
+    if (refused !== undefined) throw refused;
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  app.setReplySerializer(toJson);
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = errorResponse(err as Error);
+    if (status >= 500) req.log.warn({ err, method: req.method, url: req.url, status }, 'dev server request failed');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({
+    error: { code: 'PLUGVISOR_HTTP_ROUTE_NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]} (see docs/http-api.md)` },
+  }));
+
+  try {
+    pluginRoutes(app, sup, latency);
+    commandRoutes(app, sup);
+    probeRoutes(app, sup, metrics);
+    eventRoutes(app, events);
+    dashboardRoutes(app);
+    await app.listen({ port: opts.port, host });
+  } catch (err) {
+    detach();
+    await app.close();
+    throw err;
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  hosts = allowedHosts(host, port);
+  const url = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  sup.log.info({ url }, 'dev server listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= (async () => {
+    detach();
+    await app.close();
+  })());
+  return { url, port, close, [Symbol.asyncDispose]: close };
+}

@@ -1,0 +1,60 @@
+/** The plugin registry: list, load, status, reload, latency, unload. */
+import type { FastifyInstance } from 'fastify';
+import type { LoadSource } from '../../plugin/resolve-source.js';
+import type { Supervisor } from '../../supervisor.js';
+import type { LatencyWindows } from '../latency-window.js';
+import { reloadBody } from '../reload-body.js';
+import { pluginStatus, pluginSummary } from '../views.js';
+
+type NameParams = { Params: { name: string } };
+
+const loadSchema = {
+  body: {
+    type: 'object',
+    properties: { path: { type: 'string', minLength: 1 }, fromPackage: { type: 'string', minLength: 1 }, version: { type: 'string', minLength: 1 } },
+    additionalProperties: false,
+    oneOf: [{ required: ['path'], not: { required: ['version'] } }, { required: ['fromPackage'] }],
+  },
+} as const;
+
+/** Ajv's words for a failed oneOf help nobody: say what the body must be. */
+const loadBodyError = (): Error => Object.assign(new Error('body must be { "path": DIR } or { "fromPackage": NAME, "version"?: RANGE }'), { statusCode: 400, validation: [] });
+
+const reloadSchema = {
+  body: { type: 'object', properties: { force: { type: 'boolean' }, backupState: { type: 'boolean' } }, additionalProperties: false },
+} as const;
+
+export function pluginRoutes(app: FastifyInstance, sup: Supervisor, latency: LatencyWindows): void {
+  app.get('/api/plugins', async () => sup.list().map(pluginSummary));
+
+  app.post<{ Body: { path: string } | { fromPackage: string; version?: string } }>('/api/plugins', { schema: loadSchema, schemaErrorFormatter: loadBodyError }, async (req, reply) => {
+    const source: LoadSource = 'path' in req.body ? req.body.path : req.body;
+    const info = await sup.load(source);
+    return reply.code(201).send(pluginStatus(info, await sup.health(info.name)));
+  });
+
+  app.get<NameParams>('/api/plugins/:name/status', async (req) => {
+    const info = sup.info(req.params.name);
+    return pluginStatus(info, await sup.health(info.name));
+  });
+
+  app.post<NameParams & { Body: { force?: boolean; backupState?: boolean } }>('/api/plugins/:name/reload', {
+    schema: reloadSchema,
+    // An empty POST is a plain reload.
+    preValidation: async (req) => void (req.body ??= {}),
+  }, async (req, reply) => {
+    const result = await sup.reload(req.params.name, req.body);
+    return reply.code(result.ok ? 200 : 422).send(reloadBody(result));
+  });
+
+  app.get<NameParams>('/api/plugins/:name/latency', async (req) => {
+    sup.info(req.params.name); // 404 for a plugin that is not loaded
+    return latency.report(req.params.name);
+  });
+
+  app.delete<NameParams>('/api/plugins/:name', async (req) => {
+    const { name, version } = sup.info(req.params.name);
+    await sup.unload(name);
+    return { name, version, unloaded: true };
+  });
+}

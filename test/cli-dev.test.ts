@@ -1,0 +1,174 @@
+/**
+ * The development commands against a real `plugvisor dev server --hot-reload` (port 0): a stale
+ * control socket is taken over, plugins created from each template validate, pass their own tests
+ * and load as created; validate --watch and test --hot-reload follow saves; the watcher test sees
+ * a touch; the HTTP API answers next to the control channel.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { CliProcess, cli, cliJson, createProject, removeProject, startHost } from './cli-helpers.js';
+
+let dir: string;
+let host: CliProcess;
+let url: string;
+
+/** A socket file whose process died without removing it, as after kill -9. */
+async function leaveStaleSocket(socketPath: string): Promise<void> {
+  mkdirSync(join(socketPath, '..'), { recursive: true, mode: 0o700 });
+  const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  await new Promise((resolve) => child.once('exit', resolve));
+  assert.ok(statSync(socketPath).isSocket(), 'the stale socket is there');
+}
+
+before(async () => {
+  dir = createProject('plugvisor-cli-dev-', {
+    'no-default': {
+      'package.json': { name: 'no-default', version: '1.0.0', type: 'module', main: 'index.ts' },
+      'index.ts': 'export const commands = {};\n',
+    },
+  }, { plugins: [] });
+  await leaveStaleSocket(join(dir, '.plugvisor', 'run', 'control.sock'));
+  host = await startHost(dir, ['dev', 'server', '--port', '0', '--hot-reload']);
+  url = (await host.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/))[1]!;
+});
+
+after(async () => {
+  const code = await host?.stop('SIGINT');
+  removeProject(dir);
+  assert.equal(code, 0, 'SIGINT drains and exits 0');
+});
+
+test('dev server: took over the stale socket; the host watches, and the HTTP API answers on 127.0.0.1', async () => {
+  const status = await cliJson(dir, ['plugins', 'status']);
+  assert.equal(status.host.httpUrl, url);
+  assert.equal(status.host.watching, true);
+  assert.equal(status.host.automaticReload, true);
+  const res = await fetch(`${url}/api/plugins`, { headers: { accept: 'application/json' } });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), []);
+});
+
+test('dev plugin create: each template validates and loads as created', async () => {
+  const templates = ['command', 'stateful', 'pooled'];
+  const created = await Promise.all(templates.map((template) => cli(dir, ['dev', 'plugin', 'create', `my-${template}`, '--template', template])));
+  created.forEach((r, i) => {
+    const name = `my-${templates[i]}`;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^created ${name} \\(${templates[i]}\\) in ${join(dir, 'plugins', name)}:$`, 'm'));
+    for (const file of ['package.json', 'index.ts', 'index.test.mjs']) assert.ok(existsSync(join(dir, 'plugins', name, file)), file);
+  });
+  const reports = await Promise.all(templates.map((template) => cliJson(dir, ['dev', 'plugin', 'validate', `my-${template}`])));
+  for (const report of reports) {
+    assert.equal(report.ok, true, JSON.stringify(report.error));
+    assert.deepEqual(report.steps.filter((s: { ok: boolean }) => !s.ok), []);
+    assert.ok(report.steps.some((s: { step: string; skipped?: boolean }) => s.step === 'activate' && !s.skipped), 'state() and setup() ran');
+  }
+  for (const loaded of await Promise.all(templates.map((template) => cli(dir, ['plugins', 'load', `my-${template}`])))) {
+    assert.equal(loaded.code, 0, loaded.stderr);
+  }
+  const [hello, count, hash, info, again, badTemplate] = await Promise.all([
+    cliJson(dir, ['plugins', 'call', 'my-command', 'hello', 'CLI']),
+    cliJson(dir, ['plugins', 'call', 'my-stateful', 'increment', '4']),
+    cliJson(dir, ['plugins', 'call', 'my-pooled', 'sha256', 'abc']),
+    cliJson(dir, ['plugins', 'info', 'my-pooled']),
+    cli(dir, ['dev', 'plugin', 'create', 'my-command']),
+    cli(dir, ['dev', 'plugin', 'create', 'x', '--template', 'fancy']),
+  ]);
+  assert.equal(hello, 'Hello, CLI!');
+  assert.equal(count, 4);
+  assert.equal(hash, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  assert.equal(info.pooled, true);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /^plugvisor: PLUGVISOR_BAD_ARGUMENTS: .*already exists/);
+  assert.match(badTemplate.stderr, /unknown template "fancy" \(templates: command, stateful, pooled\)/);
+});
+
+test('dev plugin test runs the plugin\'s tests; a failing test fails the command', async () => {
+  // The test files of the templates pass as created.
+  for (const passed of await Promise.all(['my-stateful', 'my-pooled'].map((name) => cli(dir, ['dev', 'plugin', 'test', name])))) {
+    assert.equal(passed.code, 0, passed.stdout + passed.stderr);
+    assert.match(passed.stdout, /# pass 2/);
+  }
+  const testFile = join(dir, 'plugins', 'my-command', 'index.test.mjs');
+  const source = readFileSync(testFile, 'utf8');
+  writeFileSync(testFile, source.replace("'Hello, plugvisor!'", "'Bonjour'"));
+  try {
+    const failed = await cli(dir, ['dev', 'plugin', 'test', 'my-command']);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stdout, /# fail 1/);
+    assert.match(failed.stderr, /^plugvisor: PLUGVISOR_TESTS_FAILED: the tests of my-command failed/m);
+  } finally {
+    writeFileSync(testFile, source);
+  }
+  const none = await cli(dir, ['dev', 'plugin', 'test', 'no-default']);
+  assert.match(none.stderr, /^plugvisor: PLUGVISOR_TESTS_FAILED: no test files in /);
+});
+
+test('dev plugin validate names the step and the reason; unknown plugins fail', async () => {
+  const invalid = await cli(dir, ['dev', 'plugin', 'validate', 'no-default']);
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stdout, /^FAIL +load +PLUGVISOR_PLUGIN_INVALID: .*no default export/m);
+  assert.match(invalid.stderr, /^plugvisor: PLUGVISOR_PLUGIN_INVALID: /);
+  const unknown = await cli(dir, ['dev', 'plugin', 'validate', 'ghost']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /^plugvisor: PLUGVISOR_MANIFEST_NOT_FOUND: no plugin folder for "ghost"/);
+});
+
+test('dev plugin validate --watch validates again on every save', async () => {
+  const entry = join(dir, 'plugins', 'my-command', 'index.ts');
+  const source = readFileSync(entry, 'utf8');
+  const watch = new CliProcess(dir, ['dev', 'plugin', 'validate', 'my-command', '--watch']);
+  try {
+    await watch.waitFor(/my-command 0\.1\.0 is valid/);
+    writeFileSync(entry, source.replace('commands: {', 'commands: 42, x: {'));
+    await watch.waitFor(/FAIL +load +PLUGVISOR_PLUGIN_INVALID: .*"commands" must be an object/);
+    writeFileSync(entry, source);
+    await watch.waitFor(/is valid[^]*is not valid[^]*is valid/);
+    assert.equal(await watch.stop('SIGINT'), 0);
+  } finally {
+    writeFileSync(entry, source);
+    await watch.stop('SIGKILL');
+  }
+});
+
+test('dev plugin test --hot-reload runs the tests again on save', async () => {
+  const testFile = join(dir, 'plugins', 'my-command', 'index.test.mjs');
+  const tests = new CliProcess(dir, ['dev', 'plugin', 'test', 'my-command', '--hot-reload']);
+  try {
+    await tests.waitFor(/tests of my-command passed; watching for changes/, 60_000);
+    writeFileSync(testFile, `${readFileSync(testFile, 'utf8')}\n// saved again\n`);
+    await tests.waitFor(/changed: index\.test\.mjs; running again[^]*tests of my-command passed/, 60_000);
+    assert.equal(await tests.stop('SIGINT'), 0);
+  } finally {
+    await tests.stop('SIGKILL');
+  }
+});
+
+test('debug-watcher --test-events: the watcher sees a touch, maps it to its plugin, and reloads nothing', async () => {
+  const before = (await cliJson(dir, ['plugins', 'info', 'my-stateful'])).reloadCount;
+  const text = await cli(dir, ['plugins', 'debug-watcher', '--test-events', '--plugin', 'my-stateful']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^my-stateful: plugins\/my-stateful\/index\.ts, plugins\/my-stateful\/package\.json$/m);
+  assert.match(text.stdout, /the watcher saw "change" [\d.]+ ms after the touch, mapped to my-stateful; the content did not change, so nothing was reloaded/);
+  const json = await cliJson(dir, ['plugins', 'debug-watcher', '--test-events', '--file', join(dir, 'plugins', 'my-command', 'package.json')]);
+  assert.equal(json.test.seen, true);
+  assert.deepEqual(json.test.plugins, ['my-command']);
+  assert.equal(json.test.matchesPatterns, true);
+  assert.equal((await cliJson(dir, ['plugins', 'info', 'my-stateful'])).reloadCount, before);
+});
+
+test('with the host watching, a save reloads the plugin and plugins dev follows the host\'s watcher', async () => {
+  const dev = new CliProcess(dir, ['plugins', 'dev', 'my-stateful', '--count', '1', '--json']);
+  await dev.waitFor(/"type":"watching".*"watcher":"host"/);
+  const entry = join(dir, 'plugins', 'my-stateful', 'index.ts');
+  writeFileSync(entry, readFileSync(entry, 'utf8').replace("'ready'", "'ready again'"));
+  assert.equal(await dev.exited, 0, dev.stderr);
+  const events = dev.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(events.map((e) => e.type), ['watching', 'change', 'reload']);
+  assert.equal(events[1].action, 'reload');
+  assert.equal(events[2].ok, true);
+  assert.equal(await cliJson(dir, ['plugins', 'call', 'my-stateful', 'get']), 4, 'the state survived the reload');
+});

@@ -1,0 +1,58 @@
+/**
+ * The dashboard in a real headless Chromium (Debian's chromium package, driven by playwright-core):
+ * it lists the plugins, follows the event stream and reloads a plugin from its button.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createDevServer } from '../src/http/dev-server.js';
+import { chromiumMissing, launchChromium } from './browser.js';
+import { startSupervisor, tempDir } from './helpers.js';
+import { writeVersioned } from './reload-helpers.js';
+
+test("dashboard: clicking a plugin's reload button shows its new version", { skip: chromiumMissing(), timeout: 60_000 }, async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0', hooks: 'health(ctx) { return { ok: true, count: ctx.state.count }; },' });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  await sup.load('plugins/counter');
+  const server = await createDevServer(sup, { port: 0 });
+  t.after(() => server.close());
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10_000);
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+  });
+  for (let i = 0; i < 5; i++) await sup.call('versioned', 'inc');
+  await page.goto(server.url);
+
+  const row = page.locator('tr[data-plugin="versioned"]');
+  await row.locator('td.version', { hasText: '1.0.0' }).waitFor();
+  await row.locator('.badge', { hasText: 'serving' }).waitFor();
+  await page.locator('#stream', { hasText: 'live' }).waitFor();
+  await page.locator('#ready', { hasText: 'ready' }).waitFor();
+  assert.equal(await page.locator('tbody#plugins tr[data-plugin]').count(), 2);
+
+  // Calls made before the page opened are in its latency chart and health details.
+  await row.locator('.latency .figures', { hasText: 'p50' }).waitFor();
+  assert.equal(await row.locator('.latency svg polyline').count(), 1);
+  await row.locator('.health-detail', { hasText: 'count: 5' }).waitFor();
+
+  writeVersioned(dir, { version: '2.0.0' });
+  await row.locator('button[data-reload="versioned"]').click();
+  await row.locator('td.version', { hasText: '2.0.0' }).waitFor();
+  await row.locator('td.reloads', { hasText: '1' }).waitFor();
+  await row.locator('.result.ok', { hasText: '1.0.0 → 2.0.0' }).waitFor();
+  // The reload arrived through the event stream too.
+  await page.locator('#events li[data-event="reload"][data-plugin="versioned"]').waitFor();
+  assert.equal(sup.info('versioned').version, '2.0.0');
+  assert.deepEqual(await sup.call('versioned', 'get'), { version: '2.0.0', count: 5 });
+
+  // A reload the host starts by itself (here: directly) reaches the page without a click.
+  await sup.reload('counter');
+  await page.locator('tr[data-plugin="counter"] td.reloads', { hasText: '1' }).waitFor();
+  assert.deepEqual(problems, []);
+});

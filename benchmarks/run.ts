@@ -26,6 +26,7 @@ const SCOPES: Record<string, ScopeLoader | undefined> = {
   rpc: () => import('./rpc.js'),
   reload: () => import('./reload.js'),
   startup: () => import('./startup.js'),
+  watch: () => import('./watch.js'),
 };
 
 const REPORTERS = ['pretty', 'json'] as const;

@@ -18,6 +18,7 @@ import { materialize, type CompiledPlugin } from '../plugin/compile-plugin.js';
 import type { PluginManifest } from '../plugin/manifest.js';
 import { crashedError, type WorkerDeath } from './crash.js';
 import { RestartPolicy } from './restart-policy.js';
+import { workerExecArgv } from './worker-exec-argv.js';
 import { commandNotFound, pluginFailed, pluginStopped } from './runtime-errors.js';
 import { WorkerTransport } from './worker-transport.js';
 import type { ManagedPlugin } from './managed-plugin.js';
@@ -287,6 +288,7 @@ export class PluginRuntime implements ManagedPlugin {
         stackSizeMb: manifest.limits.stackSizeMb,
       },
       startTimeoutMs: this.#hooks.startTimeoutMs,
+      execArgv: workerExecArgv(),
       onReply: (reply) => this.#onReply(reply),
       onCloneError: (message, err) => this.#onCloneError(message, err),
       onDeath: (death) => {

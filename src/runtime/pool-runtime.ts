@@ -31,6 +31,7 @@ import { crashedError, type WorkerDeath } from './crash.js';
 import type { ManagedPlugin } from './managed-plugin.js';
 import type { CallStats, PluginBuild, PluginStatus, RuntimeHooks } from './plugin-runtime.js';
 import { RestartPolicy } from './restart-policy.js';
+import { workerExecArgv } from './worker-exec-argv.js';
 import { commandNotFound, pluginFailed, pluginStopped } from './runtime-errors.js';
 import { POOL_WORKER_URL } from './worker-url.js';
 
@@ -293,6 +294,7 @@ export class PoolRuntime implements ManagedPlugin {
     const pool = new Piscina<PoolTask, PoolResult>({
       filename: POOL_WORKER_URL.href,
       workerData,
+      execArgv: workerExecArgv(),
       maxThreads: manifest.pool!.maxThreads,
       minThreads: manifest.pool!.minThreads ?? 1,
       idleTimeout: IDLE_TIMEOUT_MS,

@@ -20,9 +20,8 @@ type ScopeLoader = () => Promise<{ default: BenchScope }>;
 
 /**
  * Every scope, in the order `--scope all` runs them. Registering one is one line: its loader.
- * `undefined` marks a scope that is planned but not written yet.
  */
-const SCOPES: Record<string, ScopeLoader | undefined> = {
+const SCOPES: Record<string, ScopeLoader> = {
   rpc: () => import('./rpc.js'),
   reload: () => import('./reload.js'),
   startup: () => import('./startup.js'),
@@ -44,23 +43,13 @@ const USAGE = `usage: npm run bench -- [--scope NAME|all] [--reporter pretty|jso
 
 class UsageError extends Error {}
 
-function implemented(): string[] {
-  return Object.entries(SCOPES).filter(([, load]) => load !== undefined).map(([name]) => name);
-}
-
-function planned(): string[] {
-  return Object.entries(SCOPES).filter(([, load]) => load === undefined).map(([name]) => name);
-}
-
 function availableText(): string {
-  const soon = planned();
-  return `available: ${[...implemented(), 'all'].join(', ')}${soon.length > 0 ? ` (planned, not implemented yet: ${soon.join(', ')})` : ''}`;
+  return `available: ${[...Object.keys(SCOPES), 'all'].join(', ')}`;
 }
 
 function selectScopes(scope: string): string[] {
-  if (scope === 'all') return implemented();
+  if (scope === 'all') return Object.keys(SCOPES);
   if (!(scope in SCOPES)) throw new UsageError(`unknown scope "${scope}"; ${availableText()}`);
-  if (SCOPES[scope] === undefined) throw new UsageError(`scope "${scope}" is not implemented yet; ${availableText()}`);
   return [scope];
 }
 

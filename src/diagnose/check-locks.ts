@@ -12,8 +12,9 @@
  *     read a half-written file (the watcher's cooldown and retries cover that for saves). Only
  *     processes the host may inspect are seen (its own user's, or all as root).
  */
+import { pluginFiles } from './plugin-files.js';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { basename, join, sep } from 'node:path';
+import { basename, sep } from 'node:path';
 import type { Finding } from './finding.js';
 
 const TMP_FILE = /\.(\d+)\.tmp$/;
@@ -49,7 +50,7 @@ export function checkLocks(t: LockTargets): Finding[] {
 function tempFiles(dirs: string[]): Finding[] {
   const findings: Finding[] = [];
   for (const dir of dirs) {
-    for (const file of walk(dir, 3)) {
+    for (const file of pluginFiles(dir)) {
       const pid = Number(TMP_FILE.exec(file)?.[1]);
       if (!Number.isInteger(pid) || pid <= 0) continue;
       findings.push(isAlive(pid)
@@ -62,7 +63,7 @@ function tempFiles(dirs: string[]): Finding[] {
 
 function editorFiles(dir: string): Finding[] {
   const findings: Finding[] = [];
-  for (const file of walk(dir, 4)) {
+  for (const file of pluginFiles(dir)) {
     const name = basename(file);
     const match = EDITOR_FILES.find(([pattern]) => pattern.test(name));
     if (match !== undefined) {
@@ -141,24 +142,3 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function walk(dir: string, depth: number): string[] {
-  const out: string[] = [];
-  const visit = (folder: string, level: number): void => {
-    let entries;
-    try {
-      entries = readdirSync(folder, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const abs = join(folder, entry.name);
-      if (entry.isDirectory()) {
-        if (level < depth && entry.name !== 'node_modules') visit(abs, level + 1);
-      } else {
-        out.push(abs);
-      }
-    }
-  };
-  visit(dir, 0);
-  return out;
-}

@@ -24,6 +24,7 @@
  * Variants are interleaved: every round visits each state size (rotated), and alternates which
  * transfer mode goes first, so drift on a shared machine hits them alike.
  */
+import { settlesWithin } from '../src/settles-within.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -296,16 +297,6 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
   }
 }
 
-/** false when `promise` has not settled after `ms` (the timer does not outlive the answer). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function loadAvg(): string {
   return loadavg().map((x) => x.toFixed(2)).join(' ');

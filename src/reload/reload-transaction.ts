@@ -36,6 +36,7 @@ import type { PluginManifest } from '../plugin/manifest.js';
 import type { ManagedPlugin } from '../runtime/managed-plugin.js';
 import { PluginRuntime, type PluginBuild } from '../runtime/plugin-runtime.js';
 import type { WorkerTransport } from '../runtime/worker-transport.js';
+import { settlesWithin } from '../settles-within.js';
 import { PhaseClock } from './phase-clock.js';
 import type { ReloadResult, ReloadStep } from './reload-result.js';
 
@@ -225,7 +226,7 @@ async function drain(ctx: ReloadContext, slots: Slot[]): Promise<void> {
   // Dependents first: their running commands may still call the dependencies' old workers.
   for (const slot of [...slots].reverse()) {
     if (slot.old === undefined) continue;
-    const drained = await within(slot.worker!.drain(), ctx.timeoutMs);
+    const drained = await settlesWithin(slot.worker!.drain(), ctx.timeoutMs);
     if (!drained) {
       throw new StepError('drain', new PlugvisorError('PLUGVISOR_RELOAD_TIMEOUT',
         `plugin "${slot.runtime.name}": calls in flight did not finish within ${ctx.timeoutMs} ms (reload.timeout)`, { plugin: slot.runtime.name }));
@@ -356,14 +357,4 @@ async function step<T>(name: ReloadStep, run: () => Promise<T> | T, code?: Error
 function asStepError(err: unknown): StepError {
   if (err instanceof StepError) return err;
   return new StepError('start', new PlugvisorError('PLUGVISOR_RELOAD_FAILED', (err as Error)?.message ?? String(err), { cause: err }));
-}
-
-async function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -18,6 +18,7 @@ import { materialize, type CompiledPlugin } from '../plugin/compile-plugin.js';
 import type { PluginManifest } from '../plugin/manifest.js';
 import { crashedError, type WorkerDeath } from './crash.js';
 import { RestartPolicy } from './restart-policy.js';
+import { settlesWithin } from '../settles-within.js';
 import { workerExecArgv } from './worker-exec-argv.js';
 import { commandNotFound, pluginFailed, pluginStopped } from './runtime-errors.js';
 import { WorkerTransport } from './worker-transport.js';
@@ -215,7 +216,7 @@ export class PluginRuntime implements ManagedPlugin {
     this.#failQueued(() => this.#stoppedError('call'));
     const transport = this.#transport;
     if (transport !== undefined && transport.alive) {
-      await withTimeout(this.drain(), timeoutMs);
+      await settlesWithin(this.drain(), timeoutMs);
       await this.#hooks.beforeDispose(this, transport).catch((err: Error) =>
         this.#hooks.log.warn({ plugin: this.name, err }, 'last state checkpoint failed'));
       await transport.control('dispose', null, timeoutMs).catch((err: Error) =>
@@ -542,9 +543,4 @@ function activationError(plugin: string, err: unknown): Error {
   if (typeof step !== 'string' || !(step in STEP_CODES)) return err as Error;
   const cause = err as Error;
   return new PlugvisorError(STEP_CODES[step]!, `plugin "${plugin}": ${step}() failed: ${cause.message}`, { plugin, step, cause });
-}
-
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
 }

@@ -31,6 +31,7 @@ import { crashedError, type WorkerDeath } from './crash.js';
 import type { ManagedPlugin } from './managed-plugin.js';
 import type { CallStats, PluginBuild, PluginStatus, RuntimeHooks } from './plugin-runtime.js';
 import { RestartPolicy } from './restart-policy.js';
+import { settlesWithin } from '../settles-within.js';
 import { workerExecArgv } from './worker-exec-argv.js';
 import { commandNotFound, pluginFailed, pluginStopped } from './runtime-errors.js';
 import { POOL_WORKER_URL } from './worker-url.js';
@@ -192,7 +193,7 @@ export class PoolRuntime implements ManagedPlugin {
       pools.push(pool);
       closing.push(pool.close().catch((err: Error) => this.#hooks.log.warn({ plugin: this.name, err }, 'closing the pool failed')));
     }
-    await withTimeout(Promise.all(closing).then(() => undefined), timeoutMs);
+    await settlesWithin(Promise.all(closing), timeoutMs);
     await Promise.all(pools.map((p) => p.destroy()));
     this.#calls.failWhere(() => true, (c) => this.#stoppedError(`call ${c.command}`));
     this.#calls.close();
@@ -506,9 +507,4 @@ export function assertNotPooledDependency(dependent: PluginManifest, dependency:
   throw new PlugvisorError('PLUGVISOR_MANIFEST_INVALID',
     `${dependent.manifestFile}: ${key}: "${dependency.name}" is a pooled plugin (plugvisor.pool in ${dependency.manifestFile}) and cannot be a dependency`,
     { plugin: dependent.name, file: dependent.manifestFile, key, dependency: dependency.name });
-}
-
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
 }

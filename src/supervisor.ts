@@ -1,7 +1,8 @@
 /**
  * The public facade: loads plugins into their own workers, routes calls, supervises restarts and
- * wires dependency channels. The work itself lives in PluginRuntime (one per plugin) and in the
- * plugin/ helpers (manifest, compile, config).
+ * wires dependency channels. The work itself lives in PluginRuntime / PoolRuntime (one per plugin),
+ * the reload transaction (reload/), the development loop (watch/) and the plugin/ helpers
+ * (manifest, compile, config).
  */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
@@ -28,8 +29,9 @@ import type { ReloadOptions, ReloadResult } from './reload/reload-result.js';
 import type { WorkerTransport } from './runtime/worker-transport.js';
 import { Mutex } from './mutex.js';
 import { StateBackups } from './state/state-backups.js';
-import { DevLoop, type DevLoopHost } from './watch/dev-loop.js';
-import type { WatchTarget } from './watch/plugin-watcher.js';
+import { WatchHost, type WatchObserver } from './watch/watch-host.js';
+export type { WatchObserver } from './watch/watch-host.js';
+import type { PluginWatcher } from './watch/plugin-watcher.js';
 import { installMissingDependencies } from './plugin/install-deps.js';
 
 const MIN_START_TIMEOUT_MS = 10_000;
@@ -47,26 +49,14 @@ type Commands = Record<string, (...args: any[]) => any>;
 
 /** Sees every call through call() and plugin(): `error` is undefined when it succeeded. */
 export type CallObserver = (plugin: string, command: string, durationMs: number, error: Error | undefined) => void;
-/** Sees every file event the watcher receives, before filtering: `plugins` are the plugins the file belongs to. */
-export type WatchObserver = (event: string, file: string, plugins: string[]) => void;
 /** The caller's view of a plugin: every command returns a promise. */
 export type PluginProxy<T extends Commands> = { [K in keyof T]: (...args: Parameters<T[K]>) => Promise<Awaited<ReturnType<T[K]>>> };
-
-/** A configured plugin that failed to load at start in development mode (reload_on_import_error). */
-interface BrokenPlugin {
-  source: LoadSource;
-  dir: string;
-  error: Error;
-  files: string[];
-}
 
 export class Supervisor extends EventEmitter<SupervisorEventMap> {
   readonly log: Logger;
   #config: ResolvedConfig;
-  #devLoop: DevLoop | undefined;
-  readonly #broken = new Map<string, BrokenPlugin>();
+  readonly #watch: WatchHost;
   readonly #callObservers = new Set<CallObserver>();
-  #watchObserver: WatchObserver | undefined;
   /** Set by setDevelopmentMode(): survives hot-loading.yaml being applied again. */
   #developmentOverride: { enabled: boolean; levelBefore: string } | undefined;
   readonly #plugins = new Map<string, ManagedPlugin>();
@@ -90,6 +80,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       log: this.log,
       runtimes: () => [...this.#plugins.values()].filter((r): r is PluginRuntime => r instanceof PluginRuntime),
     });
+    this.#watch = this.#createWatchHost();
   }
 
   /** The resolved configuration (replaced when hot-loading.yaml changes and is valid). */
@@ -110,7 +101,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       if (this.config.enabled) await this.#loadConfiguredPlugins(this.config.plugins);
       this.#state = 'running';
       this.#backups.startCheckpoints();
-      if (this.config.watch.enabled) await this.#startDevLoop();
+      if (this.config.watch.enabled) await this.#watch.start();
     } catch (err) {
       await this.stop();
       throw err;
@@ -124,7 +115,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     return this.#changes.run(async () => {
       const manifest = readManifest(resolvePluginDir(this.root, source));
       await this.#loadManifest(manifest);
-      await this.#devLoop?.refresh();
+      await this.#watch.refresh();
       return this.info(manifest.name);
     });
   }
@@ -180,7 +171,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       afterSwap: options.backupState === true || this.#backups.enabled
         ? async (runtime) => void (await this.#backups.checkpoint(runtime)) : undefined,
     }, group);
-    await this.#devLoop?.refresh();
+    await this.#watch.refresh();
     for (const r of results) {
       if (r.ok) {
         this.log.info({ plugin: r.plugin, fromVersion: r.fromVersion, toVersion: r.toVersion, durationMs: round(r.durationMs), pauseMs: round(r.pauseMs) }, 'plugin reloaded');
@@ -232,7 +223,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
    * debug-watcher`). One observer at a time; undefined removes it. Only while watching is on.
    */
   observeWatcher(observer: WatchObserver | undefined): void {
-    this.#watchObserver = observer;
+    this.#watch.observe(observer);
   }
 
   /**
@@ -241,8 +232,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
    * restarting); rejects with PLUGVISOR_STATE_NOT_SERIALIZABLE when the state cannot be serialised.
    */
   async stateSnapshot(name: string): Promise<Uint8Array | undefined> {
-    const transport = this.#require(name).transport;
-    if (transport === undefined || !transport.alive) return undefined;
+    const transport = this.#liveTransport(name);
+    if (transport === undefined) return undefined;
     try {
       return await transport.control('snapshot', null, this.#timeoutMs());
     } catch (err) {
@@ -269,8 +260,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   /** The V8 heap of the plugin's worker, as the worker reports it (undefined without a running worker). */
   async workerHeap(name: string): Promise<WorkerHeap | undefined> {
-    const transport = this.#require(name).transport;
-    if (transport === undefined || !transport.alive) return undefined;
+    const transport = this.#liveTransport(name);
+    if (transport === undefined) return undefined;
     return transport.control('heap', null, this.#timeoutMs());
   }
 
@@ -280,8 +271,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
    * not started, restarting, failed, or pooled.
    */
   async health(name: string): Promise<HealthReport | undefined> {
-    const transport = this.#require(name).transport;
-    if (transport === undefined || !transport.alive) return undefined;
+    const transport = this.#liveTransport(name);
+    if (transport === undefined) return undefined;
     try {
       return await transport.control('health', null, this.#timeoutMs());
     } catch (err) {
@@ -312,7 +303,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     }
     this.#plugins.delete(name);
     await runtime.stop(this.#timeoutMs());
-    await this.#devLoop?.refresh();
+    await this.#watch.refresh();
     this.log.info({ plugin: name }, 'plugin unloaded');
     this.emit('unload', { plugin: name, version: runtime.manifest.version });
   }
@@ -382,8 +373,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   }
 
   /** The file watcher, while watching is on (for tools that want to see what it sees). */
-  get watcher(): DevLoop['watcher'] {
-    return this.#devLoop?.watcher;
+  get watcher(): PluginWatcher | undefined {
+    return this.#watch.watcher;
   }
 
   /** Load configured plugins, dependencies first; in development mode with reload_on_import_error a plugin that fails is kept aside and retried when its files change. */
@@ -395,7 +386,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
         manifests.push({ manifest: readManifest(resolvePluginDir(this.root, source)), source });
       } catch (err) {
         if (!tolerant) throw err;
-        this.#markBroken(source, err as Error);
+        this.#watch.markBroken(source, err as Error);
       }
     }
     const bySource = new Map(manifests.map((m) => [m.manifest.name, m]));
@@ -406,29 +397,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
         await this.#loadManifest(manifest);
       } catch (err) {
         if (!tolerant) throw err;
-        this.#markBroken(source, err as Error, manifest);
-      }
-    }
-  }
-
-  #markBroken(source: LoadSource, error: Error, manifest?: PluginManifest): void {
-    const dir = typeof source === 'string' ? source : 'path' in source ? source.path : source.fromPackage;
-    const absDir = manifest?.dir ?? join(this.root, dir);
-    const files = [join(absDir, 'package.json'), manifest?.entryFile, (error as { file?: string }).file]
-      .filter((f): f is string => typeof f === 'string');
-    this.#broken.set(absDir, { source, dir: absDir, error, files: [...new Set(files)] });
-    this.log.error({ dir: absDir, err: error }, 'plugin failed to load; it is retried when its files change (reload_on_import_error)');
-  }
-
-  async #retryBroken(files: string[]): Promise<void> {
-    const changed = new Set(files);
-    const due = [...this.#broken.values()].filter((b) => b.files.some((f) => changed.has(f)) || files.some((f) => f.startsWith(b.dir)));
-    for (const broken of due) {
-      try {
-        await this.load(broken.source);
-        this.#broken.delete(broken.dir);
-      } catch (err) {
-        this.#markBroken(broken.source, err as Error);
+        this.#watch.markBroken(source, err as Error, manifest);
       }
     }
   }
@@ -440,109 +409,34 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     if (on.length > 0) this.log.warn({ settings: on }, 'development.* settings take effect only with development_mode: true (or --dev-mode)');
   }
 
-  async #startDevLoop(): Promise<void> {
-    const loop = new DevLoop(this.#devHost());
-    this.#devLoop = loop;
-    await loop.start();
-  }
-
-  #devHost(): DevLoopHost {
+  #createWatchHost(): WatchHost {
     const sup = this;
-    return {
+    return new WatchHost({
       get config() {
         return sup.config;
       },
       log: this.log,
-      watchTargets: () => this.#watchTargets(),
-      configFileOf: (plugin) => this.#plugins.get(plugin)?.manifest.configFile,
-      deliverConfig: (plugin) => this.#deliverConfig(plugin),
-      reloadMany: (plugins) => this.reloadMany(plugins.filter((p) => this.#plugins.has(p))),
-      retryBroken: (files) => this.#retryBroken(files),
-      applyConfigFile: () => this.#applyConfigFile(),
-      rawEvent: (event, file) => this.#watchObserver?.(event, file, this.watcher?.pluginsOf(file) ?? []),
-      reportChange: (plugin, files, action) => {
-        this.log.info({ plugin, files, action }, 'plugin files changed');
-        this.emit('change', { plugin, files, action });
+      root: this.root,
+      isRunning: () => this.#state === 'running',
+      runtimes: () => this.#plugins.values(),
+      runtime: (name) => this.#plugins.get(name),
+      load: (source) => this.load(source),
+      reloadMany: (names) => this.reloadMany(names),
+      adoptConfig: (next) => {
+        const override = this.#developmentOverride;
+        if (override !== undefined) override.levelBefore = next.logLevel;
+        this.#config = override === undefined ? next : withDevelopmentMode(next, override.enabled, next.logLevel);
+        this.log.level = this.config.logLevel;
       },
-    };
-  }
-
-  #watchTargets(): WatchTarget[] {
-    const targets: WatchTarget[] = [...this.#plugins.values()].map((r) => {
-      const m = r.manifest;
-      const files = [...r.build.compiled.sources, m.manifestFile, m.configFile, m.configSchemaFile].filter((f): f is string => f !== undefined);
-      return { name: r.name, dir: m.dir, files: [...new Set(files)] };
+      emit: (event, ...payload) => this.emit(event, ...(payload as never)),
+      timeoutMs: () => this.#timeoutMs(),
     });
-    for (const broken of this.#broken.values()) targets.push({ name: `broken:${broken.dir}`, dir: broken.dir, files: broken.files });
-    return targets;
-  }
-
-  /** A plugin's config file changed: validate it; deliver it through configChanged() when the plugin has that hook. */
-  async #deliverConfig(plugin: string): Promise<boolean> {
-    const runtime = this.#plugins.get(plugin);
-    if (!(runtime instanceof PluginRuntime) || runtime.shape?.hasConfigChanged !== true || runtime.status !== 'serving') return false;
-    const file = runtime.manifest.configFile!;
-    try {
-      const config = loadPluginConfig(runtime.manifest);
-      await runtime.updateConfig(config, this.#timeoutMs());
-      this.log.info({ plugin, file }, 'config delivered through configChanged()');
-      this.emit('config', { plugin, file, ok: true });
-    } catch (err) {
-      this.log.warn({ plugin, file, err }, 'config refused; the old one stays');
-      this.emit('config', { plugin, file, ok: false, error: (err as Error).message });
-    }
-    return true;
-  }
-
-  /** hot-loading.yaml changed: validate it and apply what can change while running. */
-  async #applyConfigFile(): Promise<void> {
-    const file = this.config.file;
-    if (file === undefined) return;
-    let next: ResolvedConfig;
-    try {
-      next = resolveConfig(this.root, file);
-    } catch (err) {
-      this.log.error({ file, err }, 'configuration refused; the running one stays');
-      this.emit('config', { plugin: '*', file, ok: false, error: (err as Error).message });
-      return;
-    }
-    const previous = this.config;
-    const override = this.#developmentOverride;
-    if (override !== undefined) override.levelBefore = next.logLevel;
-    this.#config = override === undefined ? next : withDevelopmentMode(next, override.enabled, next.logLevel);
-    this.log.level = this.config.logLevel;
-    const loaded = new Set([...this.#plugins.values()].map((r) => r.manifest.dir));
-    const added = next.plugins.filter((source) => {
-      try {
-        return !loaded.has(resolvePluginDir(this.root, source));
-      } catch {
-        return true;
-      }
-    });
-    for (const source of added) {
-      await this.load(source).catch((err: Error) => this.log.error({ source, err }, 'loading a plugin added to the configuration failed'));
-    }
-    const watchChanged = JSON.stringify(previous.watch) !== JSON.stringify(next.watch) || previous.safety.cooldownSeconds !== next.safety.cooldownSeconds;
-    if (watchChanged) {
-      // Not awaited: this runs inside the watcher's own batch, which close() waits for.
-      void this.#restartDevLoop();
-    }
-    this.log.info({ file, added: added.length }, 'configuration applied');
-    this.emit('config', { plugin: '*', file, ok: true });
-  }
-
-  async #restartDevLoop(): Promise<void> {
-    const loop = this.#devLoop;
-    this.#devLoop = undefined;
-    await loop?.close();
-    if (this.config.watch.enabled && this.#state === 'running') await this.#startDevLoop();
   }
 
   async #stopAll(): Promise<void> {
     this.#state = 'stopping';
     this.#backups.stopCheckpoints();
-    await this.#devLoop?.close();
-    this.#devLoop = undefined;
+    await this.#watch.close();
     const order = this.#loadOrder().reverse();
     for (const name of order) {
       const runtime = this.#plugins.get(name);
@@ -670,6 +564,12 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   #timeoutMs(): number {
     return this.config.reload.timeoutSeconds * 1000;
+  }
+
+  /** The plugin's own running worker: none while lazy and not started, restarting, failed, or pooled. */
+  #liveTransport(name: string): WorkerTransport | undefined {
+    const transport = this.#require(name).transport;
+    return transport?.alive === true ? transport : undefined;
   }
 
   #require(name: string): ManagedPlugin {

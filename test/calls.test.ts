@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startSupervisor } from './helpers.js';
+import { startSupervisor, tempDir, writePlugin } from './helpers.js';
 
 test('a stateful plugin keeps its state between calls, through call() and plugin()', async (t) => {
   const sup = await startSupervisor(t);
@@ -26,4 +26,18 @@ test('a dependency is called over ctx.plugins', async (t) => {
   await sup.call('greeter', 'setGreeting', 'Ada', 'Hi');
   assert.equal(await sup.call('greeter', 'greet', 'Ada'), 'Hi, Ada! (visit 1)');
   assert.equal(await sup.call('counter', 'get'), 1);
+});
+
+test('ctx.log is a pino logger at the host log level, bound to the plugin and its worker generation', async (t) => {
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'logs', version: '1.0.0', type: 'module', main: 'index.js' },
+    'index.js': `export default {
+      commands: {
+        whoami: (ctx) => ({ level: ctx.log.level, bindings: ctx.log.bindings(), same: ctx.log === ctx.log, info: typeof ctx.log.info }),
+      },
+    };`,
+  });
+  const sup = await startSupervisor(t, { config: { log_level: 'fatal' } });
+  await sup.load(dir);
+  assert.deepEqual(await sup.call('logs', 'whoami'), { level: 'fatal', bindings: { name: 'logs', generation: 1 }, same: true, info: 'function' });
 });

@@ -10,11 +10,11 @@
  */
 import * as nodeModule from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
 import { PROTOCOL_VERSION, type CallOrBatch, type ControlRequest, type LoadedMessage, type PluginWorkerData } from '../src/protocol/messages.js';
 import { toWireError } from '../src/protocol/wire-error.js';
 import type { PluginContext, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { createControlHandlers, Transfer } from './control-handlers.js';
+import { lazyLogger } from './lazy-logger.js';
 import { loadPlugin, shapeOf } from './load-plugin.js';
 import { RpcServer } from './rpc-server.js';
 import { dispatch, ServedPorts } from './served-ports.js';
@@ -39,12 +39,15 @@ async function main(): Promise<void> {
     host.postMessage({ t: 'load-failed', e: toWireError(err) } satisfies LoadedMessage);
     return;
   }
+  const log = lazyLogger({ name: data.plugin, level: data.logLevel }, { generation: data.generation });
   const ctx: PluginContext & { plugins: PluginProxies } = {
     name: data.plugin,
     version: data.version,
     state: undefined,
     config: data.config,
-    log: pino({ name: data.plugin, level: data.logLevel }).child({ generation: data.generation }),
+    get log() {
+      return log();
+    },
     plugins: {},
   };
   const tracker = new StateTracker();

@@ -58,10 +58,17 @@ export class WorkerTransport {
     this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
   }
 
-  /** Start a worker and wait until it has imported the plugin and reported its shape. */
-  static start(options: WorkerTransportOptions): Promise<WorkerTransport> {
+  /** Start a worker and wait until it has imported the plugin, reported its shape and answered once. */
+  static async start(options: WorkerTransportOptions): Promise<WorkerTransport> {
     const t = new WorkerTransport(options);
-    return t.#waitLoaded().then(() => t);
+    await t.#waitLoaded();
+    // A new thread's first message costs 1-2 ms of lazy compilation on its side. Pay it here, so
+    // that it does not land inside a reload's pause (the activation is the next message).
+    await t.control('ping', null, options.startTimeoutMs).catch(async (err: Error) => {
+      await t.terminate();
+      throw err;
+    });
+    return t;
   }
 
   get shape(): PluginShape {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startSupervisor, tempDir } from './helpers.js';
+import { startSupervisor, tempDir, writePlugin } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
 
 type Answer = { version: string; count: number };
@@ -77,4 +77,50 @@ test('a rolled back delta reload leaves the old version serving, no longer track
   writeVersioned(dir, { version: '2.0.1', stateTransfer: 'delta' });
   assert.equal((await sup.reload('versioned')).ok, true);
   assert.equal(await sup.call('versioned', 'touch', 'a'), 3);
+});
+
+test('delta transfer: a typed array written in place crosses as the changed ranges only, writes through any reference included', async (t) => {
+  const LENGTH = 200_000; // 1.6 MB of Float64
+  const HOT = 16;
+  const write = (version: string): string => writePlugin(dir, {
+    'package.json': { name: 'samples', version, type: 'module', main: 'index.js', plugvisor: { stateTransfer: 'delta' } },
+    'index.js': `let alias;
+      export default {
+        state: () => ({ samples: new Float64Array(${LENGTH}), writes: 0 }),
+        setup(ctx) { alias = ctx.state.samples; },
+        commands: {
+          // Every other write goes through a reference kept since setup(), not through ctx.state.
+          add(ctx, i) { const at = (i % ${HOT}) * ${Math.floor(LENGTH / HOT)}; (i % 2 ? alias : ctx.state.samples)[at] += 1; ctx.state.writes++; return ctx.state.writes; },
+          sum(ctx) { let s = 0; for (const x of ctx.state.samples) s += x; return { sum: s, writes: ctx.state.writes, version: '${version}' }; },
+        },
+      };`,
+  });
+  const dir = tempDir(t);
+  write('1.0.0');
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  let running = true;
+  let acknowledged = 0;
+  const caller = (async () => {
+    for (let i = 0; running; i++) {
+      await Promise.all([sup.call('samples', 'add', i), sup.call('samples', 'add', i + 1)]);
+      acknowledged += 2;
+      i++;
+    }
+  })();
+  const results = [];
+  for (let v = 1; v <= 8; v++) {
+    write(`1.0.${v}`);
+    const r = await sup.reload('samples');
+    assert.equal(r.ok, true, r.error?.message);
+    results.push(r);
+  }
+  running = false;
+  await caller;
+  assert.deepEqual(await sup.call('samples', 'sum'), { sum: acknowledged, writes: acknowledged, version: '1.0.8' });
+  for (const r of results) {
+    assert.ok(r.precopyBytes >= LENGTH * 8, `the pre-copy carries the whole array (${r.precopyBytes} bytes)`);
+    // At most one 512-byte chunk per hot index, plus the delta's own framing.
+    assert.ok(r.stateBytes <= HOT * 512 + 1024, `the pause carries the changed ranges only (${r.stateBytes} bytes)`);
+  }
 });

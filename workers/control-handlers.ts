@@ -3,12 +3,14 @@
  * with a fresh or restored state, health, state snapshots, channels, dispose.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { deserialize, getHeapStatistics, serialize } from 'node:v8';
+import { getHeapStatistics } from 'node:v8';
 import type { ControlOp, ControlOps, HealthReport, PeerWiring } from '../src/protocol/messages.js';
+import { imageTransferList, type StateImage } from '../src/protocol/state-image.js';
 import type { PluginContext, PluginDefinition, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { createPluginProxy, PeerClient } from './peer-client.js';
 import type { RpcServer } from './rpc-server.js';
 import type { ServedPorts } from './served-ports.js';
+import { decodeState, encodeState } from './state-codec.js';
 import { applyDelta, type StateTracker } from './state-tracker.js';
 
 type Result<T> = T | Transfer<T>;
@@ -38,13 +40,25 @@ function ownedBuffer(bytes: Uint8Array): Transfer<Uint8Array> {
   return new Transfer(bytes, transferable(bytes));
 }
 
-/** Tags an error with the activation step that threw, so the host can report it. */
+function withStep(err: unknown, step: string): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return Object.assign(e, { step });
+}
+
+/** Tags an error with the step that threw (restore, migrate, setup, health…), so the host can report it. */
 function atStep<T>(step: string, run: () => T | Promise<T>): Promise<T> {
   return Promise.resolve().then(run).catch((err: unknown) => {
-    const e = err instanceof Error ? err : new Error(String(err));
-    Object.assign(e, { step });
-    throw e;
+    throw withStep(err, step);
   });
+}
+
+/** The same, for a step that must run within the current tick. */
+function atStepNow<T>(step: string, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    throw withStep(err, step);
+  }
 }
 
 export function createControlHandlers(w: WorkerPluginState): Handlers {
@@ -65,11 +79,29 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
   /** The pre-copied state of the old version, waiting for its delta. */
   let staged: unknown;
 
+  const checkHealth = async (): Promise<HealthReport> => {
+    if (def.health === undefined) return { ok: true };
+    const report = (await def.health(ctx)) as HealthReport | undefined;
+    if (report === null || typeof report !== 'object' || typeof report.ok !== 'boolean') {
+      return { ok: false, reason: 'health() must return an object with a boolean "ok"' };
+    }
+    return report;
+  };
+  /** What detach hands over with the channels. */
+  const handOver = (mode: ControlOps['detach']['req']['state']): { state?: StateImage; delta?: StateImage } => {
+    if (mode === 'none') return {};
+    if (mode === 'delta') {
+      const delta = w.tracker.takeDelta();
+      if (delta !== undefined) return { delta };
+    }
+    return { state: encodeState(w.tracker.raw, mode === 'portable') };
+  };
+
   return {
-    async activate({ state, delta, fromVersion, peers: wirings }) {
+    async activate({ state, delta, fromVersion, peers: wirings, health }) {
       for (const wiring of wirings) wirePeer(wiring);
       if (state !== undefined || delta !== undefined) {
-        const old = await atStep('restore', () => (delta !== undefined ? applyDelta(staged, delta) : deserialize(state!)));
+        const old = await atStep('restore', () => (delta !== undefined ? applyDelta(staged, delta) : decodeState(state!)));
         staged = undefined;
         ctx.state = def.migrate === undefined ? old
           : await atStep('migrate', () => def.migrate!(old, { fromVersion: fromVersion ?? 'unknown' }));
@@ -77,41 +109,43 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
         ctx.state = def.state === undefined ? {} : await atStep('state', () => def.state!());
       }
       await atStep('setup', () => def.setup?.(ctx));
-      return { restoredState: state !== undefined || delta !== undefined };
+      const restoredState = state !== undefined || delta !== undefined;
+      if (health !== true) return { restoredState };
+      const t0 = performance.now();
+      const report = await atStep('health', checkHealth);
+      return { restoredState, health: report, healthMs: performance.now() - t0 };
     },
     ping: () => null,
     heap() {
       const h = getHeapStatistics();
       return { heapUsedBytes: h.used_heap_size, heapTotalBytes: h.total_heap_size, heapLimitBytes: h.heap_size_limit, externalBytes: h.external_memory };
     },
-    async health() {
-      if (def.health === undefined) return { ok: true };
-      const report = (await def.health(ctx)) as HealthReport | undefined;
-      if (report === null || typeof report !== 'object' || typeof report.ok !== 'boolean') {
-        return { ok: false, reason: 'health() must return an object with a boolean "ok"' };
-      }
-      return report;
+    health: checkHealth,
+    snapshot: () => ownedBuffer(encodeState(w.tracker.raw, true).bytes),
+    precopy() {
+      const image = w.tracker.precopy();
+      return new Transfer(image, imageTransferList(image));
     },
-    snapshot: () => ownedBuffer(serialize(w.tracker.raw)),
-    precopy: () => ownedBuffer(w.tracker.precopy()),
     stage({ state }) {
-      staged = deserialize(state);
+      staged = decodeState(state);
       return null;
     },
-    delta() {
-      const delta = w.tracker.takeDelta();
-      return delta !== undefined ? new Transfer({ delta }, transferable(delta)) : new Transfer({ full: serialize(w.tracker.raw) }, []);
-    },
-    async detach() {
-      // Nothing may change the state once the snapshot is taken: hold the dependents' channels,
-      // let running commands finish, and hand the client channels (with whatever is queued in
-      // them) back to the host for the next version.
+    async detach({ state: mode }) {
+      // Nothing may change the state once it is serialised: hold the dependents' channels, let
+      // running commands finish, serialise, and hand the client channels (with whatever is queued
+      // in them) back to the host for the next version. All of it after idle() runs in one tick,
+      // and the state is serialised first: if it cannot be, the channels are still in place for
+      // the rollback.
       w.served.hold();
       await w.server.idle();
+      const t0 = performance.now();
+      const handed = atStepNow('snapshot', () => handOver(mode));
+      const snapshotMs = performance.now() - t0;
       const ports = [...clientPorts];
       clientPorts.clear();
       for (const port of ports) port.removeAllListeners();
-      return new Transfer({ ports }, ports);
+      const images = [handed.state, handed.delta].filter((i) => i !== undefined);
+      return new Transfer({ ports, ...handed, snapshotMs }, [...ports, ...images.flatMap(imageTransferList)]);
     },
     resume() {
       w.tracker.stop();

@@ -18,6 +18,7 @@ import { lazyLogger } from './lazy-logger.js';
 import { loadPlugin, shapeOf } from './load-plugin.js';
 import { RpcServer } from './rpc-server.js';
 import { dispatch, ServedPorts } from './served-ports.js';
+import { warmStateCodec } from './state-codec.js';
 import { StateTracker } from './state-tracker.js';
 
 const data = workerData as PluginWorkerData;
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
         (err: unknown) => host.postMessage({ t: 'res', id: msg.id, ok: false, e: toWireError(err) }),
       );
   });
+  warmStateCodec();
   host.postMessage({ t: 'loaded', shape: shapeOf(definition) } satisfies LoadedMessage);
 }
 

@@ -5,12 +5,16 @@
  * the Map entries that were set, deleted or read, and whether the state object itself was replaced.
  * The pause then no longer grows with the size of the state.
  *
+ * A top-level typed array, Buffer or DataView is not marked when read: the tracker keeps a copy of
+ * its bytes at the pre-copy and sends only the ranges that differ, however they were written.
+ *
  * Tracking sees what goes through the state object: a command that keeps a reference to a part of
  * the state across calls (in a closure, a timer) and mutates it later bypasses it. That, and object
  * identity shared between top-level keys (which a delta does not preserve), is why delta transfer
  * is opt-in.
  */
-import { deserialize, serialize } from 'node:v8';
+import type { StateImage } from '../src/protocol/state-image.js';
+import { decodeState, encodeState } from './state-codec.js';
 
 interface MapChanges {
   cleared: boolean;
@@ -25,7 +29,13 @@ export interface StateDelta {
   keys: Array<[string, unknown]>;
   deleted: string[];
   maps: Array<[string, { cleared: boolean; set: Array<[unknown, unknown]>; deleted: unknown[] }]>;
+  /** Typed arrays written in place: [byte offset, the bytes there now]. */
+  views: Array<[string, Array<[number, Uint8Array]>]>;
 }
+
+/** Ranges are compared block by block (native memcmp), then chunk by chunk inside a changed block. */
+const BLOCK_BYTES = 64 * 1024;
+const CHUNK_BYTES = 512;
 
 export class StateTracker {
   #raw: unknown;
@@ -35,6 +45,8 @@ export class StateTracker {
   #before = new Map<string, unknown>();
   readonly #dirty = new Set<string>();
   readonly #maps = new Map<string, MapChanges>();
+  /** The bytes of each top-level view at the pre-copy. */
+  readonly #views = new Map<string, Uint8Array>();
   /** Undo the accessors and method patches installed for tracking. */
   #restore: Array<() => void> = [];
 
@@ -56,31 +68,41 @@ export class StateTracker {
   }
 
   /** Start tracking and return the full state, serialised. */
-  precopy(): Uint8Array {
+  precopy(): StateImage {
     this.stop();
-    const bytes = serialize(this.#raw);
+    const image = encodeState(this.#raw);
     this.#replaced = false;
     this.#dirty.clear();
     this.#maps.clear();
+    this.#views.clear();
     this.#before.clear();
     this.#tracking = true;
     if (!isTrackable(this.#raw)) this.#replaced = true;
     else this.#watch(this.#raw);
-    return bytes;
+    return image;
   }
 
   /** Stop tracking; the changes since precopy(), or undefined when only a full copy will do. */
-  takeDelta(): Uint8Array | undefined {
+  takeDelta(): StateImage | undefined {
     const wasTracking = this.#tracking && !this.#replaced;
     this.stop();
     if (!wasTracking) return undefined;
     const record = this.#raw as Record<string, unknown>;
-    const delta: StateDelta = { keys: [], deleted: [], maps: [] };
+    const delta: StateDelta = { keys: [], deleted: [], maps: [], views: [] };
     for (const [key, value] of this.#before) {
       if (!Object.hasOwn(record, key)) delta.deleted.push(key);
       else if (record[key] !== value) this.#dirty.add(key);
     }
     for (const key of Object.keys(record)) if (!this.#before.has(key)) this.#dirty.add(key);
+    for (const [key, before] of this.#views) {
+      if (this.#dirty.has(key)) continue;
+      const now = bytesOf(record[key] as ArrayBufferView);
+      if (now.byteLength !== before.byteLength) this.#dirty.add(key);
+      else {
+        const changed = changedRanges(before, now);
+        if (changed.length > 0) delta.views.push([key, changed]);
+      }
+    }
     for (const key of this.#dirty) if (Object.hasOwn(record, key)) delta.keys.push([key, record[key]]);
     for (const [key, changes] of this.#maps) {
       const map = record[key];
@@ -95,7 +117,7 @@ export class StateTracker {
         deleted: [...changes.deleted],
       }]);
     }
-    return serialize(delta);
+    return encodeState(delta);
   }
 
   /** Stop tracking: the state's own properties and Maps are plain again. */
@@ -114,11 +136,14 @@ export class StateTracker {
       let value = state[key];
       this.#before.set(key, value);
       const mapChanges = value instanceof Map ? this.#watchMap(key, value) : undefined;
+      // The bytes are compared at the end instead: reading a view does not send it whole.
+      if (ArrayBuffer.isView(value)) this.#views.set(key, bytesOf(value).slice());
+      const watched = mapChanges !== undefined || ArrayBuffer.isView(value);
       Object.defineProperty(state, key, {
         configurable: true,
         enumerable: true,
         get: () => {
-          if (value !== null && typeof value === 'object' && (mapChanges === undefined || value !== this.#before.get(key))) this.#dirty.add(key);
+          if (value !== null && typeof value === 'object' && (!watched || value !== this.#before.get(key))) this.#dirty.add(key);
           return value;
         },
         set: (next: unknown) => {
@@ -181,8 +206,8 @@ export class StateTracker {
 }
 
 /** Apply a delta to the staged copy of the state. */
-export function applyDelta(staged: unknown, bytes: Uint8Array): unknown {
-  const delta = deserialize(bytes) as StateDelta;
+export function applyDelta(staged: unknown, image: StateImage): unknown {
+  const delta = decodeState(image) as StateDelta;
   const state = staged as Record<string, unknown>;
   for (const key of delta.deleted) delete state[key];
   for (const [key, value] of delta.keys) state[key] = value;
@@ -192,7 +217,33 @@ export function applyDelta(staged: unknown, bytes: Uint8Array): unknown {
     for (const k of changes.deleted) map.delete(k);
     for (const [k, v] of changes.set) map.set(k, v);
   }
+  for (const [key, ranges] of delta.views) {
+    const bytes = bytesOf(state[key] as ArrayBufferView);
+    for (const [offset, patch] of ranges) bytes.set(patch, offset);
+  }
   return state;
+}
+
+function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** The ranges of `now` that differ from `before` (same length), adjacent chunks merged, copied out. */
+function changedRanges(before: Uint8Array, now: Uint8Array): Array<[number, Uint8Array]> {
+  const ranges: Array<[number, number]> = [];
+  const differs = (from: number, to: number): boolean => Buffer.compare(before.subarray(from, to), now.subarray(from, to)) !== 0;
+  for (let block = 0; block < now.byteLength; block += BLOCK_BYTES) {
+    const blockEnd = Math.min(block + BLOCK_BYTES, now.byteLength);
+    if (!differs(block, blockEnd)) continue;
+    for (let chunk = block; chunk < blockEnd; chunk += CHUNK_BYTES) {
+      const chunkEnd = Math.min(chunk + CHUNK_BYTES, blockEnd);
+      if (!differs(chunk, chunkEnd)) continue;
+      const last = ranges[ranges.length - 1];
+      if (last !== undefined && last[1] === chunk) last[1] = chunkEnd;
+      else ranges.push([chunk, chunkEnd]);
+    }
+  }
+  return ranges.map(([from, to]) => [from, now.slice(from, to)]);
 }
 
 /** A plain, extensible object whose own keys can all take an accessor. */

@@ -9,6 +9,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { WireError } from './wire-error.js';
+import type { StateImage } from './state-image.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -55,25 +56,34 @@ export interface PluginShape {
 export interface ControlOps {
   /** Create or restore the state, run migrate and setup; the plugin then serves calls. */
   activate: {
-    /** state: a full snapshot; delta: changes to apply to the staged pre-copy (see stage). */
-    req: { state?: Uint8Array; delta?: Uint8Array; fromVersion?: string; peers: PeerWiring[] };
-    res: { restoredState: boolean };
+    /**
+     * state: a full snapshot; delta: changes to apply to the staged pre-copy (see stage).
+     * health: run health() once setup() is done and report it (one round trip less in a reload's pause).
+     */
+    req: { state?: StateImage; delta?: StateImage; fromVersion?: string; peers: PeerWiring[]; health?: boolean };
+    res: { restoredState: boolean; health?: HealthReport; healthMs?: number };
   };
   ping: { req: null; res: null };
   /** The worker's own V8 heap and event-loop use (for metrics and monitors). */
   heap: { req: null; res: WorkerHeap };
   health: { req: null; res: HealthReport };
-  /** Serialise ctx.state with node:v8. */
+  /** Serialise ctx.state with node:v8, plain (what state files hold). */
   snapshot: { req: null; res: Uint8Array };
   dispose: { req: null; res: null };
   /** Delta transfer, old worker: start tracking changes and return the full state. */
-  precopy: { req: null; res: Uint8Array };
+  precopy: { req: null; res: StateImage };
   /** Delta transfer, new worker: keep the pre-copied state until activate brings the delta. */
-  stage: { req: { state: Uint8Array }; res: null };
-  /** Delta transfer, old worker (detached): the changes since the pre-copy, or the full state when a delta cannot say. */
-  delta: { req: null; res: { delta?: Uint8Array; full?: Uint8Array } };
-  /** Freeze for a reload: hold dependents' channels, finish running commands, release client channels. */
-  detach: { req: null; res: { ports: MessagePort[] } };
+  stage: { req: { state: StateImage }; res: null };
+  /**
+   * Freeze for a reload: hold dependents' channels, finish running commands, serialise the state
+   * and release the client channels. `state`: what to hand over — "image" a full snapshot,
+   * "delta" the changes since the pre-copy (a full snapshot when tracking cannot tell), "portable"
+   * a plain node:v8 snapshot (to keep on disk), "none" nothing.
+   */
+  detach: {
+    req: { state: 'image' | 'delta' | 'portable' | 'none' };
+    res: { ports: MessagePort[]; state?: StateImage; delta?: StateImage; snapshotMs: number };
+  };
   /** The reload rolled back: serve the held channels again. */
   resume: { req: null; res: null };
   /** A dependency channel was (re)made: replace the proxy's port. */

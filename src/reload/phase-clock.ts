@@ -14,4 +14,10 @@ export class PhaseClock {
       this.phases[phase] += performance.now() - t0;
     }
   }
+
+  /** Part of a phase's time (measured by the worker) belongs to another: e.g. the state serialised during detach. */
+  shift(from: keyof ReloadPhases, to: keyof ReloadPhases, ms: number): void {
+    this.phases[from] -= ms;
+    this.phases[to] += ms;
+  }
 }

@@ -12,10 +12,11 @@
  *     drain     wait for calls in flight on the old workers (dependents first)
  *     detach    old workers hold their dependents' channels, finish running commands and hand
  *               their client channels (sup.connect) back, messages still queued inside them
- *     snapshot  node:v8 serialise of each old state (delta: only what changed since the precopy)
+ *     snapshot  (same round trip) node:v8 serialise of each old state; delta: only what changed
+ *               since the precopy; large typed arrays travel in buffers of their own
  *     activate  new workers: wire dependencies (to the new versions in the group), restore the
  *               state, migrate(old, { fromVersion }), setup()
- *     health    only { ok: true } commits
+ *     health    (same round trip) only { ok: true } commits
  *     transfer  client channels to the new workers: connect(ctx, port, { resumed: true })
  *     swap      the routing table points at the new workers; queued calls go to them in order
  *   after the pause
@@ -31,12 +32,13 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import semver from 'semver';
-import { PlugvisorError, isPlugvisorError, type ErrorCode } from '../errors.js';
+import { PlugvisorError, isPlugvisorError } from '../errors.js';
 import type { PluginManifest } from '../plugin/manifest.js';
 import type { ManagedPlugin } from '../runtime/managed-plugin.js';
 import { PluginRuntime, type PluginBuild } from '../runtime/plugin-runtime.js';
 import type { WorkerTransport } from '../runtime/worker-transport.js';
 import { settlesWithin } from '../settles-within.js';
+import { imageSize, imageTransferList, type StateImage } from '../protocol/state-image.js';
 import { PhaseClock } from './phase-clock.js';
 import type { ReloadResult, ReloadStep } from './reload-result.js';
 
@@ -65,13 +67,13 @@ interface Slot {
   next?: WorkerTransport;
   detached: boolean;
   clientPorts: MessagePort[];
-  snapshot?: Uint8Array;
+  snapshot?: StateImage;
   /** Delta transfer: the old worker tracks changes since the precopy. */
   tracking: boolean;
   precopyBytes: number;
   /** Bytes moved inside the pause (snapshot or delta); the buffers themselves are transferred away. */
   stateBytes: number;
-  delta?: Uint8Array;
+  delta?: StateImage;
   backupFile?: string;
 }
 
@@ -104,10 +106,8 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
     pausedAt = performance.now();
     for (const slot of slots) slot.old = slot.worker?.beginReload();
     await clock.time('drain', () => drain(ctx, slots));
-    await clock.time('detach', () => detach(ctx, slots));
-    await clock.time('snapshot', () => snapshot(ctx, slots));
-    await clock.time('activate', () => activate(slots));
-    if (ctx.validate) await clock.time('health', () => health(ctx, slots));
+    await clock.time('detach', () => detach(ctx, clock, slots));
+    await clock.time('activate', () => activate(ctx, clock, slots));
     await clock.time('transfer', () => transfer(ctx, slots));
     await clock.time('swap', () => swap(slots));
     pauseMs = performance.now() - pausedAt;
@@ -215,11 +215,19 @@ async function precopy(ctx: ReloadContext, slots: Slot[]): Promise<void> {
     const current = slot.worker?.transport;
     if (slot.build!.manifest.stateTransfer !== 'delta' || current === undefined || !current.alive || slot.worker!.status !== 'serving') continue;
     slot.tracking = true;
-    const state = await step('precopy', () => current.control('precopy', null, ctx.timeoutMs), 'PLUGVISOR_STATE_NOT_SERIALIZABLE',
-      (e) => `plugin "${slot.runtime.name}": its state cannot be serialised with node:v8: ${e.message}`);
-    slot.precopyBytes = state.byteLength;
-    await step('precopy', () => slot.next!.control('stage', { state }, ctx.timeoutMs, [state.buffer]));
+    const state = await step('precopy', () => current.control('precopy', null, ctx.timeoutMs).catch(notSerializable(slot, 'precopy')));
+    slot.precopyBytes = imageSize(state);
+    await step('precopy', () => slot.next!.control('stage', { state }, ctx.timeoutMs, imageTransferList(state)));
   }
+}
+
+/** A state the old version cannot serialise fails the reload at `at`, with the cause. */
+function notSerializable(slot: Slot, at: ReloadStep): (err: Error & { step?: string }) => never {
+  return (err) => {
+    if (isPlugvisorError(err, 'PLUGVISOR_PLUGIN_CRASHED') || isPlugvisorError(err, 'PLUGVISOR_CALL_TIMEOUT') || (at === 'snapshot' && err.step !== 'snapshot')) throw err;
+    throw new StepError(at, new PlugvisorError('PLUGVISOR_STATE_NOT_SERIALIZABLE',
+      `plugin "${slot.runtime.name}": its state cannot be serialised with node:v8: ${err.message}`, { plugin: slot.runtime.name, cause: err }));
+  };
 }
 
 async function drain(ctx: ReloadContext, slots: Slot[]): Promise<void> {
@@ -234,53 +242,39 @@ async function drain(ctx: ReloadContext, slots: Slot[]): Promise<void> {
   }
 }
 
-async function detach(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+/** Detach and snapshot, in one round trip per old worker. */
+async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Promise<void> {
   for (const slot of [...slots].reverse()) {
     if (slot.old === undefined) continue;
     const old = slot.old;
+    // Kept on disk (reload --backup-state): plain node:v8, readable without plugvisor.
+    const state = slot.tracking ? 'delta' : ctx.backupBefore !== undefined ? 'portable' : 'image';
     slot.detached = true;
-    const { ports } = await step('detach', () => old.control('detach', null, ctx.timeoutMs));
-    slot.clientPorts = ports;
-  }
-}
-
-async function snapshot(ctx: ReloadContext, slots: Slot[]): Promise<void> {
-  for (const slot of slots) {
-    if (slot.old === undefined) continue;
-    const old = slot.old;
-    if (slot.tracking) {
-      const { delta, full } = await step('snapshot', () => old.control('delta', null, ctx.timeoutMs), 'PLUGVISOR_STATE_NOT_SERIALIZABLE',
-        (e) => `plugin "${slot.runtime.name}": its state cannot be serialised with node:v8: ${e.message}`);
-      slot.tracking = false;
-      slot.delta = delta;
-      slot.snapshot = full;
-      slot.stateBytes = (delta ?? full)?.byteLength ?? 0;
-      continue;
+    const handed = await step('detach', () => old.control('detach', { state }, ctx.timeoutMs).catch(notSerializable(slot, 'snapshot')));
+    slot.tracking = false;
+    slot.clientPorts = handed.ports;
+    slot.snapshot = handed.state;
+    slot.delta = handed.delta;
+    slot.stateBytes = [handed.state, handed.delta].reduce((sum, image) => sum + (image === undefined ? 0 : imageSize(image)), 0);
+    clock.shift('detach', 'snapshot', handed.snapshotMs);
+    if (ctx.backupBefore !== undefined && handed.state !== undefined) {
+      slot.backupFile = await step('snapshot', () => ctx.backupBefore!(slot.runtime.name, slot.fromVersion, handed.state!.bytes));
     }
-    const state = await step('snapshot', () => old.control('snapshot', null, ctx.timeoutMs), 'PLUGVISOR_STATE_NOT_SERIALIZABLE',
-      (e) => `plugin "${slot.runtime.name}": its state cannot be serialised with node:v8: ${e.message}`);
-    slot.snapshot = state;
-    slot.stateBytes = state.byteLength;
-    if (ctx.backupBefore !== undefined) slot.backupFile = await step('snapshot', () => ctx.backupBefore!(slot.runtime.name, slot.fromVersion, state));
   }
 }
 
-async function activate(slots: Slot[]): Promise<void> {
+/** Activate and health, in one round trip per new worker. */
+async function activate(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Promise<void> {
   const targets = new Map(slots.filter((s) => s.old !== undefined).map((s) => [s.runtime.name, s.next!]));
   for (const slot of slots) {
     if (slot.old === undefined) continue;
-    await step('activate', () => slot.worker!.activate(slot.next!, slot.snapshot, slot.fromVersion, targets, slot.delta));
-  }
-}
-
-async function health(ctx: ReloadContext, slots: Slot[]): Promise<void> {
-  for (const slot of slots) {
-    if (slot.old === undefined) continue;
-    const report = await step('health', () => slot.next!.control('health', null, ctx.timeoutMs), 'PLUGVISOR_HEALTH_FAILED',
-      (e) => `plugin "${slot.runtime.name}": health() of the new version threw: ${e.message}`);
-    if (report.ok !== true) {
+    const { health, healthMs } = await step('activate', () => slot.worker!.activate(slot.next!, {
+      state: slot.snapshot, delta: slot.delta, fromVersion: slot.fromVersion, targets, health: ctx.validate,
+    }));
+    if (healthMs !== undefined) clock.shift('activate', 'health', healthMs);
+    if (health !== undefined && health.ok !== true) {
       throw new StepError('health', new PlugvisorError('PLUGVISOR_HEALTH_FAILED',
-        `plugin "${slot.runtime.name}" ${slot.build!.manifest.version}: health() reported ${JSON.stringify(report)}`, { plugin: slot.runtime.name, report }));
+        `plugin "${slot.runtime.name}" ${slot.build!.manifest.version}: health() reported ${JSON.stringify(health)}`, { plugin: slot.runtime.name, report: health }));
     }
   }
 }
@@ -338,17 +332,14 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
 }
 
 /** Run a step; errors become a StepError carrying the step and a PLUGVISOR_* code. */
-async function step<T>(name: ReloadStep, run: () => Promise<T> | T, code?: ErrorCode, describe?: (e: Error) => string): Promise<T> {
+async function step<T>(name: ReloadStep, run: () => Promise<T> | T): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (err instanceof StepError) throw err;
     const e = err as Error & { step?: ReloadStep };
-    // Activation reports its own step (state, restore, migrate, setup).
+    // Activation reports its own step (state, restore, migrate, setup, health).
     const at: ReloadStep = name === 'activate' && typeof e.step === 'string' ? e.step : name;
-    if (code !== undefined && !(isPlugvisorError(e, 'PLUGVISOR_PLUGIN_CRASHED') || isPlugvisorError(e, 'PLUGVISOR_CALL_TIMEOUT'))) {
-      throw new StepError(at, new PlugvisorError(code, describe?.(e) ?? e.message, { plugin: (e as { plugin?: string }).plugin, cause: e }));
-    }
     if (isPlugvisorError(e)) throw new StepError(at, e);
     throw new StepError(at, new PlugvisorError('PLUGVISOR_RELOAD_FAILED', e.message, { cause: e }));
   }

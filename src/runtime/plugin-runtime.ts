@@ -12,7 +12,8 @@
 import type { Logger } from 'pino';
 import { PlugvisorError, type ErrorCode } from '../errors.js';
 import { CallTable, type PendingCall } from '../protocol/call-table.js';
-import type { CallMessage, ErrMessage, OkMessage, PeerWiring, PluginShape } from '../protocol/messages.js';
+import type { CallMessage, ControlOps, ErrMessage, OkMessage, PeerWiring, PluginShape } from '../protocol/messages.js';
+import { imageDetached, imageTransferList, type StateImage } from '../protocol/state-image.js';
 import { fromWireError } from '../protocol/wire-error.js';
 import { materialize, type CompiledPlugin } from '../plugin/compile-plugin.js';
 import type { PluginManifest } from '../plugin/manifest.js';
@@ -55,9 +56,22 @@ export interface PluginBuild {
 
 type Call = PendingCall & { args: unknown[] };
 
+export interface ActivateOptions {
+  /** A full state to restore (else state() creates one). */
+  state?: StateImage;
+  /** Delta transfer: the changes to apply to the state staged in the worker. */
+  delta?: StateImage;
+  /** The version the state comes from, for migrate(). */
+  fromVersion?: string;
+  /** Dependencies being reloaded in the same transaction: wire to these workers. */
+  targets?: ReadonlyMap<string, WorkerTransport>;
+  /** Run health() after setup() and report it. */
+  health?: boolean;
+}
+
 /** A state to start from instead of state(): a backup on disk, or a reload's snapshot. */
 export interface SavedState {
-  state: Uint8Array;
+  state: StateImage;
   /** 'backup' or 'reload-snapshot': reported by the restart event. */
   source: string;
   /** The version that wrote it: given to migrate() as fromVersion. */
@@ -247,7 +261,7 @@ export class PluginRuntime implements ManagedPlugin {
   async #startWorker(saved: SavedState | undefined): Promise<void> {
     const transport = await this.spawn(this.#build);
     try {
-      await this.activate(transport, saved?.state, saved?.fromVersion);
+      await this.activate(transport, { state: saved?.state, fromVersion: saved?.fromVersion });
     } catch (err) {
       await transport.terminate();
       const step = (err as { step?: string }).step;
@@ -298,14 +312,17 @@ export class PluginRuntime implements ManagedPlugin {
     }).then((t) => (transport = t));
   }
 
-  /** Activate a loaded worker: wire its dependencies, restore or create its state, run setup. */
-  async activate(transport: WorkerTransport, state: Uint8Array | undefined, fromVersion: string | undefined,
-    targets?: ReadonlyMap<string, WorkerTransport>, delta?: Uint8Array): Promise<void> {
+  /**
+   * Activate a loaded worker: wire its dependencies, restore or create its state, run setup (and
+   * health(), when asked, in the same round trip). The state's buffers are moved to the worker.
+   */
+  async activate(transport: WorkerTransport, options: ActivateOptions = {}): Promise<ControlOps['activate']['res']> {
+    const { state, delta, fromVersion, targets, health } = options;
     const peers = await this.#hooks.wireDependencies(this, targets);
     const timeoutMs = this.#hooks.startTimeoutMs;
     try {
-      const buffers = [state, delta].filter((b) => b !== undefined && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength).map((b) => b!.buffer);
-      await transport.control('activate', { state, delta, fromVersion, peers }, timeoutMs, [...peers.map((p) => p.port), ...buffers]);
+      const buffers = [state, delta].flatMap((image) => (image === undefined ? [] : imageTransferList(image)));
+      return await transport.control('activate', { state, delta, fromVersion, peers, health }, timeoutMs, [...peers.map((p) => p.port), ...buffers]);
     } catch (err) {
       throw activationError(this.name, err);
     }
@@ -341,7 +358,7 @@ export class PluginRuntime implements ManagedPlugin {
    * The reload failed: the old worker serves again with its state. If it died meanwhile, it is
    * restarted as after any crash, from the reload's snapshot when one was taken.
    */
-  abortReload(snapshot: Uint8Array | undefined): void {
+  abortReload(snapshot: StateImage | undefined): void {
     this.#reloading = false;
     const death = this.#deathDuringReload;
     this.#deathDuringReload = undefined;
@@ -351,7 +368,7 @@ export class PluginRuntime implements ManagedPlugin {
       return;
     }
     // A snapshot already handed to the new worker is detached (empty) and cannot serve.
-    const usable = snapshot !== undefined && snapshot.byteLength > 0;
+    const usable = snapshot !== undefined && !imageDetached(snapshot);
     this.#pendingRestore = usable ? { state: snapshot, source: 'reload-snapshot', fromVersion: this.manifest.version } : undefined;
     this.#scheduleRestart(death);
   }
@@ -535,6 +552,7 @@ const STEP_CODES: Record<string, ErrorCode> = {
   setup: 'PLUGVISOR_SETUP_FAILED',
   migrate: 'PLUGVISOR_MIGRATE_FAILED',
   restore: 'PLUGVISOR_STATE_RESTORE_FAILED',
+  health: 'PLUGVISOR_HEALTH_FAILED',
 };
 
 /** A hook that threw while activating: a supervisor error naming the step, the plugin's error as cause. */

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { PluginRuntime, SavedState } from '../runtime/plugin-runtime.js';
+import { plainImage } from '../protocol/state-image.js';
 import type { WorkerTransport } from '../runtime/worker-transport.js';
 import { StateStore } from './state-store.js';
 
@@ -57,7 +58,7 @@ export class StateBackups {
     }
     if (stored === undefined) return undefined;
     this.#options.log.info({ plugin: name, file: stored.file, savedAt: stored.savedAt, fromVersion: stored.version }, 'restoring state from backup');
-    return { state: stored.state, source: 'backup', fromVersion: stored.version, discard: (err) => this.#discard(name, err) };
+    return { state: plainImage(stored.state), source: 'backup', fromVersion: stored.version, discard: (err) => this.#discard(name, err) };
   }
 
   /** Snapshot the worker's state and write it; resolves with the file. */

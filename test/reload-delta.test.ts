@@ -80,7 +80,7 @@ test('a rolled back delta reload leaves the old version serving, no longer track
 });
 
 test('delta transfer: a typed array written in place crosses as the changed ranges only, writes through any reference included', async (t) => {
-  const LENGTH = 200_000; // 1.6 MB of Float64
+  const LENGTH = 600_000; // 4.8 MB of Float64: diffed, not sent whole
   const HOT = 16;
   const write = (version: string): string => writePlugin(dir, {
     'package.json': { name: 'samples', version, type: 'module', main: 'index.js', plugvisor: { stateTransfer: 'delta' } },

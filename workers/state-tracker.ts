@@ -5,8 +5,9 @@
  * the Map entries that were set, deleted or read, and whether the state object itself was replaced.
  * The pause then no longer grows with the size of the state.
  *
- * A top-level typed array, Buffer or DataView is not marked when read: the tracker keeps a copy of
- * its bytes at the pre-copy and sends only the ranges that differ, however they were written.
+ * A top-level typed array, Buffer or DataView of 4 MB or more is not marked when read: the tracker
+ * keeps a copy of its bytes at the pre-copy and sends only the ranges that differ, however they
+ * were written. Below that size, sending it whole costs no more than the compare (see byte-diff.ts).
  *
  * Tracking sees what goes through the state object: a command that keeps a reference to a part of
  * the state across calls (in a closure, a timer) and mutates it later bypasses it. That, and object
@@ -14,6 +15,7 @@
  * is opt-in.
  */
 import type { StateImage } from '../src/protocol/state-image.js';
+import { changedRanges } from './byte-diff.js';
 import { decodeState, encodeState } from './state-codec.js';
 
 interface MapChanges {
@@ -33,9 +35,8 @@ export interface StateDelta {
   views: Array<[string, Array<[number, Uint8Array]>]>;
 }
 
-/** Ranges are compared block by block (native memcmp), then chunk by chunk inside a changed block. */
-const BLOCK_BYTES = 64 * 1024;
-const CHUNK_BYTES = 512;
+/** Views this large are diffed against the pre-copy; smaller ones are sent whole when read. */
+const DIFF_MIN_BYTES = 4 * 1024 * 1024;
 
 export class StateTracker {
   #raw: unknown;
@@ -100,7 +101,7 @@ export class StateTracker {
       if (now.byteLength !== before.byteLength) this.#dirty.add(key);
       else {
         const changed = changedRanges(before, now);
-        if (changed.length > 0) delta.views.push([key, changed]);
+        if (changed.length > 0) delta.views.push([key, changed.map(([from, to]) => [from, now.slice(from, to)])]);
       }
     }
     for (const key of this.#dirty) if (Object.hasOwn(record, key)) delta.keys.push([key, record[key]]);
@@ -136,9 +137,10 @@ export class StateTracker {
       let value = state[key];
       this.#before.set(key, value);
       const mapChanges = value instanceof Map ? this.#watchMap(key, value) : undefined;
-      // The bytes are compared at the end instead: reading a view does not send it whole.
-      if (ArrayBuffer.isView(value)) this.#views.set(key, bytesOf(value).slice());
-      const watched = mapChanges !== undefined || ArrayBuffer.isView(value);
+      // A large view's bytes are compared at the end instead: reading it does not send it whole.
+      const diffed = ArrayBuffer.isView(value) && value.byteLength >= DIFF_MIN_BYTES;
+      if (diffed) this.#views.set(key, bytesOf(value as ArrayBufferView).slice());
+      const watched = mapChanges !== undefined || diffed;
       Object.defineProperty(state, key, {
         configurable: true,
         enumerable: true,
@@ -226,24 +228,6 @@ export function applyDelta(staged: unknown, image: StateImage): unknown {
 
 function bytesOf(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-}
-
-/** The ranges of `now` that differ from `before` (same length), adjacent chunks merged, copied out. */
-function changedRanges(before: Uint8Array, now: Uint8Array): Array<[number, Uint8Array]> {
-  const ranges: Array<[number, number]> = [];
-  const differs = (from: number, to: number): boolean => Buffer.compare(before.subarray(from, to), now.subarray(from, to)) !== 0;
-  for (let block = 0; block < now.byteLength; block += BLOCK_BYTES) {
-    const blockEnd = Math.min(block + BLOCK_BYTES, now.byteLength);
-    if (!differs(block, blockEnd)) continue;
-    for (let chunk = block; chunk < blockEnd; chunk += CHUNK_BYTES) {
-      const chunkEnd = Math.min(chunk + CHUNK_BYTES, blockEnd);
-      if (!differs(chunk, chunkEnd)) continue;
-      const last = ranges[ranges.length - 1];
-      if (last !== undefined && last[1] === chunk) last[1] = chunkEnd;
-      else ranges.push([chunk, chunkEnd]);
-    }
-  }
-  return ranges.map(([from, to]) => [from, now.slice(from, to)]);
 }
 
 /** A plain, extensible object whose own keys can all take an accessor. */

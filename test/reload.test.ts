@@ -147,6 +147,7 @@ const failures: Array<{ what: string; step: string; code: string; write(dir: str
   { what: 'a module without commands', step: 'load', code: 'PLUGVISOR_PLUGIN_INVALID', write: (d) => writeFileSync(join(d, 'index.ts'), 'export default { state: () => ({}) };') },
   { what: 'a failing setup', step: 'setup', code: 'PLUGVISOR_SETUP_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `setup() { throw new Error('setup says no'); },` }) },
   { what: 'a failing health', step: 'health', code: 'PLUGVISOR_HEALTH_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `health() { return { ok: false, why: 'not today' }; },` }) },
+  { what: 'a throwing health', step: 'health', code: 'PLUGVISOR_HEALTH_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `health() { throw new Error('health blew up'); },` }) },
   { what: 'a failing migrate', step: 'migrate', code: 'PLUGVISOR_MIGRATE_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `migrate() { throw new Error('cannot migrate'); },` }) },
   { what: 'a new worker that exits while starting', step: 'activate', code: 'PLUGVISOR_PLUGIN_CRASHED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `setup() { process.exit(3); },` }) },
   { what: 'a new worker that exits at import', step: 'load', code: 'PLUGVISOR_PLUGIN_LOAD_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', prelude: 'process.exit(4);' }) },
@@ -192,6 +193,12 @@ test('a reload whose calls in flight outlive reload.timeout rolls back at the dr
   const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
   const sup = await startSupervisor(t, { config: { log_level: 'silent', reload: { timeout: 0.2 } } });
   await sup.load(dir);
+  const port = await sup.connect('versioned');
+  t.after(() => port.close());
+  const echo = (m: number): Promise<unknown> => new Promise((resolve) => {
+    port.once('message', resolve);
+    port.postMessage(m);
+  });
   const held = sup.call('versioned', 'hold');
   writeVersioned(dir, { version: '2.0.0' });
   const r = await sup.reload('versioned');
@@ -201,6 +208,12 @@ test('a reload whose calls in flight outlive reload.timeout rolls back at the dr
   assert.equal(await sup.call('versioned', 'release'), true);
   assert.equal(await held, '1.0.0');
   assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.0', count: 0 });
+  // The old worker's detach, still waiting for the held call when the host gave up, must not
+  // release the client channel once the call finishes; the next reload then goes through.
+  assert.deepEqual(await echo(1), { version: '1.0.0', m: 1 });
+  const again = await sup.reload('versioned');
+  assert.equal(again.ok, true, again.error?.message);
+  assert.deepEqual(await echo(2), { version: '2.0.0', m: 2 });
 });
 
 test('force skips validation but not the rollback', async (t) => {

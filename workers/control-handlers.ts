@@ -78,6 +78,8 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
   const clientPorts = new Set<MessagePort>();
   /** The pre-copied state of the old version, waiting for its delta. */
   let staged: unknown;
+  /** Bumped by resume: a detach still waiting for running commands then gives up. */
+  let detachRound = 0;
 
   const checkHealth = async (): Promise<HealthReport> => {
     if (def.health === undefined) return { ok: true };
@@ -136,8 +138,11 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       // in them) back to the host for the next version. All of it after idle() runs in one tick,
       // and the state is serialised first: if it cannot be, the channels are still in place for
       // the rollback.
+      const round = ++detachRound;
       w.served.hold();
       await w.server.idle();
+      // The host gave up waiting (reload.timeout) and rolled back meanwhile: leave everything be.
+      if (round !== detachRound) throw new Error('detach cancelled: the reload rolled back');
       const t0 = performance.now();
       const handed = atStepNow('snapshot', () => handOver(mode));
       const snapshotMs = performance.now() - t0;
@@ -148,6 +153,7 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       return new Transfer({ ports, ...handed, snapshotMs }, [...ports, ...images.flatMap(imageTransferList)]);
     },
     resume() {
+      detachRound++;
       w.tracker.stop();
       w.served.resume();
       return null;

@@ -8,11 +8,11 @@
  *     spawn     start the new workers: import and check the plugin's shape
  *     precopy   stateTransfer "delta": the old worker starts tracking changes and sends its whole
  *               state, which the new worker deserialises and keeps (staged)
- *   pause: new calls queue on the host, in order
- *     drain     wait for calls in flight on the old workers (dependents first)
+ *   pause: new calls queue on the host, in order; one round trip per old worker (dependents first):
+ *     drain     the calls in flight on the old workers are answered
  *     detach    old workers hold their dependents' channels, finish running commands and hand
  *               their client channels (sup.connect) back, messages still queued inside them
- *     snapshot  (same round trip) node:v8 serialise of each old state; delta: only what changed
+ *     snapshot  node:v8 serialise of each old state; delta: only what changed
  *               since the precopy; large typed arrays travel in buffers of their own
  *     activate  new workers: wire dependencies (to the new versions in the group), restore the
  *               state, migrate(old, { fromVersion }), setup()
@@ -105,7 +105,6 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
     if (ctx.backupBefore === undefined) await clock.time('precopy', () => precopy(ctx, slots));
     pausedAt = performance.now();
     for (const slot of slots) slot.old = slot.worker?.beginReload();
-    await clock.time('drain', () => drain(ctx, slots));
     await clock.time('detach', () => detach(ctx, clock, slots));
     await clock.time('activate', () => activate(ctx, clock, slots));
     await clock.time('transfer', () => transfer(ctx, slots));
@@ -230,19 +229,12 @@ function notSerializable(slot: Slot, at: ReloadStep): (err: Error & { step?: str
   };
 }
 
-async function drain(ctx: ReloadContext, slots: Slot[]): Promise<void> {
-  // Dependents first: their running commands may still call the dependencies' old workers.
-  for (const slot of [...slots].reverse()) {
-    if (slot.old === undefined) continue;
-    const drained = await settlesWithin(slot.worker!.drain(), ctx.timeoutMs);
-    if (!drained) {
-      throw new StepError('drain', new PlugvisorError('PLUGVISOR_RELOAD_TIMEOUT',
-        `plugin "${slot.runtime.name}": calls in flight did not finish within ${ctx.timeoutMs} ms (reload.timeout)`, { plugin: slot.runtime.name }));
-    }
-  }
-}
-
-/** Detach and snapshot, in one round trip per old worker. */
+/**
+ * Drain, detach and snapshot, in one round trip per old worker, dependents first (their running
+ * commands may still call the dependencies' old workers). The detach request follows the calls in
+ * flight on the same port, and the worker answers it only after their replies and once its running
+ * commands have finished: its answer says the worker is drained too.
+ */
 async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Promise<void> {
   for (const slot of [...slots].reverse()) {
     if (slot.old === undefined) continue;
@@ -250,7 +242,18 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Pro
     // Kept on disk (reload --backup-state): plain node:v8, readable without plugvisor.
     const state = slot.tracking ? 'delta' : ctx.backupBefore !== undefined ? 'portable' : 'image';
     slot.detached = true;
-    const handed = await step('detach', () => old.control('detach', { state }, ctx.timeoutMs).catch(notSerializable(slot, 'snapshot')));
+    const t0 = performance.now();
+    let drainedAt: number | undefined;
+    const drained = slot.worker!.drain().then(() => {
+      drainedAt = performance.now();
+    });
+    const handed = await step('detach', () => old.control('detach', { state }, ctx.timeoutMs)
+      .catch(notSerializable(slot, 'snapshot'))
+      .catch((err: Error) => {
+        throw isPlugvisorError(err, 'PLUGVISOR_CALL_TIMEOUT') ? detachTimeout(ctx, slot, drainedAt === undefined) : err;
+      }));
+    if (!(await settlesWithin(drained, ctx.timeoutMs))) throw detachTimeout(ctx, slot, true);
+    clock.shift('detach', 'drain', drainedAt! - t0);
     slot.tracking = false;
     slot.clientPorts = handed.ports;
     slot.snapshot = handed.state;
@@ -261,6 +264,15 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Pro
       slot.backupFile = await step('snapshot', () => ctx.backupBefore!(slot.runtime.name, slot.fromVersion, handed.state!.bytes));
     }
   }
+}
+
+function detachTimeout(ctx: ReloadContext, slot: Slot, callsInFlight: boolean): StepError {
+  const name = slot.runtime.name;
+  return callsInFlight
+    ? new StepError('drain', new PlugvisorError('PLUGVISOR_RELOAD_TIMEOUT',
+      `plugin "${name}": calls in flight did not finish within ${ctx.timeoutMs} ms (reload.timeout)`, { plugin: name }))
+    : new StepError('detach', new PlugvisorError('PLUGVISOR_RELOAD_TIMEOUT',
+      `plugin "${name}": finishing its running commands and serialising its state took more than ${ctx.timeoutMs} ms (reload.timeout)`, { plugin: name }));
 }
 
 /** Activate and health, in one round trip per new worker. */

@@ -16,4 +16,4 @@ function builtWorker(file: string): URL {
 }
 
 export const PLUGIN_WORKER_URL = builtWorker('plugin-worker.js');
-export const POOL_WORKER_URL = builtWorker('pool-worker.js');
+export const POOL_WORKER_URL = builtWorker('pool-entry.cjs');

@@ -10,6 +10,7 @@ import type { PluginContext, PluginDefinition, PluginProxies } from '../src/prot
 import { createPluginProxy, PeerClient } from './peer-client.js';
 import type { RpcServer } from './rpc-server.js';
 import type { ServedPorts } from './served-ports.js';
+import { settleHeap } from './settle-heap.js';
 import { decodeState, encodeState } from './state-codec.js';
 import { applyDelta, type StateTracker } from './state-tracker.js';
 
@@ -128,8 +129,9 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       const image = w.tracker.precopy();
       return new Transfer(image, imageTransferList(image));
     },
-    stage({ state }) {
+    async stage({ state }) {
       staged = decodeState(state);
+      await settleHeap();
       return null;
     },
     async detach({ state: mode }) {

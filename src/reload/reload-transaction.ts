@@ -253,13 +253,16 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Pro
         throw isPlugvisorError(err, 'PLUGVISOR_CALL_TIMEOUT') ? detachTimeout(ctx, slot, drainedAt === undefined) : err;
       }));
     if (!(await settlesWithin(drained, ctx.timeoutMs))) throw detachTimeout(ctx, slot, true);
-    clock.shift('detach', 'drain', drainedAt! - t0);
+    // Split the round trip: waiting for the calls in flight, the worker's serialising, the rest.
+    const total = performance.now() - t0;
+    const snapshotMs = Math.min(handed.snapshotMs, total);
+    clock.shift('detach', 'snapshot', snapshotMs);
+    clock.shift('detach', 'drain', Math.min(drainedAt! - t0, total - snapshotMs));
     slot.tracking = false;
     slot.clientPorts = handed.ports;
     slot.snapshot = handed.state;
     slot.delta = handed.delta;
     slot.stateBytes = [handed.state, handed.delta].reduce((sum, image) => sum + (image === undefined ? 0 : imageSize(image)), 0);
-    clock.shift('detach', 'snapshot', handed.snapshotMs);
     if (ctx.backupBefore !== undefined && handed.state !== undefined) {
       slot.backupFile = await step('snapshot', () => ctx.backupBefore!(slot.runtime.name, slot.fromVersion, handed.state!.bytes));
     }

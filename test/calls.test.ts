@@ -28,10 +28,12 @@ test('a dependency is called over ctx.plugins', async (t) => {
   assert.equal(await sup.call('counter', 'get'), 1);
 });
 
-test('ctx.log is a pino logger at the host log level, bound to the plugin and its worker generation', async (t) => {
+test('ctx.log is a pino logger at the host log level, bound to the plugin and its worker generation, across reloads', async (t) => {
   const dir = writePlugin(tempDir(t), {
     'package.json': { name: 'logs', version: '1.0.0', type: 'module', main: 'index.js' },
     'index.js': `export default {
+      // Logging in setup(): from the second worker on, the logger is created while the worker starts.
+      setup(ctx) { ctx.log.debug('ready'); },
       commands: {
         whoami: (ctx) => ({ level: ctx.log.level, bindings: ctx.log.bindings(), same: ctx.log === ctx.log, info: typeof ctx.log.info }),
       },
@@ -40,4 +42,9 @@ test('ctx.log is a pino logger at the host log level, bound to the plugin and it
   const sup = await startSupervisor(t, { config: { log_level: 'fatal' } });
   await sup.load(dir);
   assert.deepEqual(await sup.call('logs', 'whoami'), { level: 'fatal', bindings: { name: 'logs', generation: 1 }, same: true, info: 'function' });
+  for (const generation of [2, 3]) {
+    const r = await sup.reload('logs', { force: true });
+    assert.equal(r.ok, true, r.error?.message);
+    assert.deepEqual(await sup.call('logs', 'whoami'), { level: 'fatal', bindings: { name: 'logs', generation }, same: true, info: 'function' });
+  }
 });

@@ -4,6 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import type { Supervisor } from 'plugvisor';
 import { writePlugin } from './helpers.js';
 
 export interface VersionedOptions {
@@ -75,4 +77,14 @@ export function writeVersioned(dir: string, o: VersionedOptions): string {
   });
   writeFileSync(join(dir, 'index.ts'), versionedSource(o));
   return dir;
+}
+
+/** A sup.connect() channel to a plugin whose connect() echoes: post a message, get the answer. Closed when the test ends. */
+export async function connectEcho(t: TestContext, sup: Supervisor, plugin: string): Promise<(m: number) => Promise<unknown>> {
+  const port = await sup.connect(plugin);
+  t.after(() => port.close());
+  return (m) => new Promise((resolve) => {
+    port.once('message', resolve);
+    port.postMessage(m);
+  });
 }

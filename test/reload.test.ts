@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startSupervisor, tempDir } from './helpers.js';
-import { writeVersioned } from './reload-helpers.js';
+import { startSupervisor, tempDir, writePlugin } from './helpers.js';
+import { connectEcho, writeVersioned } from './reload-helpers.js';
 
 type Answer = { version: string; count: number };
 
@@ -193,12 +193,7 @@ test('a reload whose calls in flight outlive reload.timeout rolls back at the dr
   const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
   const sup = await startSupervisor(t, { config: { log_level: 'silent', reload: { timeout: 0.2 } } });
   await sup.load(dir);
-  const port = await sup.connect('versioned');
-  t.after(() => port.close());
-  const echo = (m: number): Promise<unknown> => new Promise((resolve) => {
-    port.once('message', resolve);
-    port.postMessage(m);
-  });
+  const echo = await connectEcho(t, sup, 'versioned');
   const held = sup.call('versioned', 'hold');
   writeVersioned(dir, { version: '2.0.0' });
   const r = await sup.reload('versioned');
@@ -214,6 +209,29 @@ test('a reload whose calls in flight outlive reload.timeout rolls back at the dr
   const again = await sup.reload('versioned');
   assert.equal(again.ok, true, again.error?.message);
   assert.deepEqual(await echo(2), { version: '2.0.0', m: 2 });
+});
+
+test('a detach that answers after reload.timeout (a slow snapshot) still hands its client channels back to the old version', async (t) => {
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'slowstate', version: '1.0.0', type: 'module', main: 'index.js' },
+    // Half a million records: serialising them takes far longer than the 20 ms reload.timeout.
+    'index.js': `export default {
+      state: () => ({ count: 0, records: new Map(Array.from({ length: 500000 }, (_, i) => [i, { i, name: 'r' + i }])) }),
+      commands: { inc(ctx) { return ++ctx.state.count; }, size(ctx) { return ctx.state.records.size; } },
+      connect(ctx, port) { port.on('message', (m) => port.postMessage({ count: ctx.state.count, m })); },
+    };`,
+  });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', reload: { timeout: 0.02 } } });
+  await sup.load(dir);
+  const echo = await connectEcho(t, sup, 'slowstate');
+  assert.equal(await sup.call('slowstate', 'inc'), 1);
+  const r = await sup.reload('slowstate', { force: true });
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.step, 'detach', r.error?.message);
+  assert.equal(r.error?.code, 'PLUGVISOR_RELOAD_TIMEOUT');
+  assert.deepEqual(await echo(1), { count: 1, m: 1 });
+  assert.equal(await sup.call('slowstate', 'inc'), 2);
+  assert.equal(await sup.call('slowstate', 'size'), 500_000);
 });
 
 test('force skips validation but not the rollback', async (t) => {

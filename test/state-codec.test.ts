@@ -80,3 +80,14 @@ test('a view at an odd offset into a shared buffer is copied out whole, not the 
   assert.ok(!(image.buffers[0] instanceof SharedArrayBuffer));
   assert.deepEqual(decodeState(image), { inner: new Float64Array(BIG / 8).fill(3) });
 });
+
+test('small typed arrays inline beside out-of-line ones decode at any alignment', () => {
+  // Strings of 0-7 characters shift the inline arrays' bytes to every offset modulo 8: the ones
+  // that land unaligned are copied out, the others viewed in place.
+  for (let pad = 0; pad < 8; pad++) {
+    const state = { s: 'x'.repeat(pad), f: new Float64Array([1.5, -2, 3]), i: new Int32Array([7, -8]), big: new Float64Array(BIG / 8).fill(1) };
+    const back = decodeState(encodeState(state)) as typeof state;
+    assert.deepEqual(back, state, `pad ${pad}`);
+    assert.ok(back.f instanceof Float64Array && back.i instanceof Int32Array);
+  }
+});

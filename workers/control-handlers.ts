@@ -79,8 +79,8 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
   const clientPorts = new Set<MessagePort>();
   /** The pre-copied state of the old version, waiting for its delta. */
   let staged: unknown;
-  /** Bumped by resume: a detach still waiting for running commands then gives up. */
-  let detachRound = 0;
+  /** Set while a detach waits for running commands: resume (the host gave up) cuts the wait short. */
+  let cancelDetach: (() => void) | undefined;
 
   const checkHealth = async (): Promise<HealthReport> => {
     if (def.health === undefined) return { ok: true };
@@ -140,11 +140,12 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       // in them) back to the host for the next version. All of it after idle() runs in one tick,
       // and the state is serialised first: if it cannot be, the channels are still in place for
       // the rollback.
-      const round = ++detachRound;
       w.served.hold();
-      await w.server.idle();
-      // The host gave up waiting (reload.timeout) and rolled back meanwhile: leave everything be.
-      if (round !== detachRound) throw new Error('detach cancelled: the reload rolled back');
+      const cancelled = new Promise<true>((resolve) => (cancelDetach = () => resolve(true)));
+      const gaveUp = await Promise.race([w.server.idle(), cancelled]);
+      cancelDetach = undefined;
+      // The host gave up waiting (reload.timeout) and rolled back: leave everything as it is.
+      if (gaveUp === true) throw new Error('detach cancelled: the reload rolled back');
       const t0 = performance.now();
       const handed = atStepNow('snapshot', () => handOver(mode));
       const snapshotMs = performance.now() - t0;
@@ -155,7 +156,7 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       return new Transfer({ ports, ...handed, snapshotMs }, [...ports, ...images.flatMap(imageTransferList)]);
     },
     resume() {
-      detachRound++;
+      cancelDetach?.();
       w.tracker.stop();
       w.served.resume();
       return null;

@@ -10,7 +10,7 @@
  */
 import * as nodeModule from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PROTOCOL_VERSION, type CallOrBatch, type ControlRequest, type LoadedMessage, type PluginWorkerData } from '../src/protocol/messages.js';
+import { PROTOCOL_VERSION, type CallOrBatch, type ControlRequest, type LoadedMessage, type LoggerUsedMessage, type PluginWorkerData } from '../src/protocol/messages.js';
 import { toWireError } from '../src/protocol/wire-error.js';
 import type { PluginContext, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { createControlHandlers, Transfer } from './control-handlers.js';
@@ -40,7 +40,12 @@ async function main(): Promise<void> {
     host.postMessage({ t: 'load-failed', e: toWireError(err) } satisfies LoadedMessage);
     return;
   }
-  const log = lazyLogger({ name: data.plugin, level: data.logLevel }, { generation: data.generation });
+  // Created now when the plugin's previous worker used it (the host knows already); else on first use, telling the host.
+  const preload = data.preloadLogger === true;
+  const log = lazyLogger({ name: data.plugin, level: data.logLevel }, { generation: data.generation }, () => {
+    if (!preload) host.postMessage({ t: 'logger' } satisfies LoggerUsedMessage);
+  });
+  if (preload) log();
   const ctx: PluginContext & { plugins: PluginProxies } = {
     name: data.plugin,
     version: data.version,

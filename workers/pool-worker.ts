@@ -8,10 +8,10 @@
  * turned into an error here rather than killing the thread when piscina posts it.
  */
 import { workerData } from 'node:worker_threads';
+import { pino } from 'pino';
 import type { PluginContext, PluginDefinition } from '../src/protocol/plugin-definition.js';
 import type { PoolResult, PoolTask, PoolWorkerData } from '../src/protocol/pool.js';
 import { toWireError, type WireError } from '../src/protocol/wire-error.js';
-import { lazyLogger } from './lazy-logger.js';
 import { loadPlugin, shapeOf } from './load-plugin.js';
 
 const data = workerData as PoolWorkerData;
@@ -34,16 +34,13 @@ async function atStep<T>(step: string, run: () => T | Promise<T>): Promise<T> {
 
 async function init(): Promise<Loaded> {
   const definition = await loadPlugin(data.moduleUrl, data.entryFile);
-  const log = lazyLogger({ name: data.plugin, level: data.logLevel });
   const ctx: PluginContext = {
     name: data.plugin,
     version: data.version,
     // Scratch state, per thread: never carried to another call's thread nor across restarts.
     state: definition.state === undefined ? {} : await atStep('state', () => definition.state!()),
     config: data.config,
-    get log() {
-      return log();
-    },
+    log: pino({ name: data.plugin, level: data.logLevel }),
     plugins: {},
   };
   await atStep('setup', () => definition.setup?.(ctx));

@@ -7,9 +7,9 @@
  *
  * Everything else is Node's own encoding (v8.DefaultSerializer), so a portable encoding, with no
  * view out of line, is exactly what v8.serialize() writes, and decodeState() reads v8.serialize()
- * output too.
+ * output too (with v8.deserialize() itself).
  */
-import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
+import { DefaultDeserializer, DefaultSerializer, deserialize } from 'node:v8';
 import { plainImage, type StateImage } from '../src/protocol/state-image.js';
 
 /** Smaller views stay inline: below this a copy costs less than a buffer and a transfer of its own. */
@@ -110,6 +110,9 @@ export function encodeState(value: unknown, portable = false): StateImage {
 
 export function decodeState(image: StateImage | Uint8Array): unknown {
   const { bytes, buffers } = image instanceof Uint8Array ? plainImage(image) : image;
+  // Nothing out of line: plain node:v8 bytes, for Node's own reader (which knows every view type
+  // of the running Node, should a later one add some).
+  if (buffers.length === 0) return deserialize(bytes);
   const des = new StateDeserializer(bytes, buffers);
   des.readHeader();
   return des.readValue();

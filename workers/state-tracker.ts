@@ -73,10 +73,6 @@ export class StateTracker {
     this.stop();
     const image = encodeState(this.#raw);
     this.#replaced = false;
-    this.#dirty.clear();
-    this.#maps.clear();
-    this.#views.clear();
-    this.#before.clear();
     this.#tracking = true;
     if (!isTrackable(this.#raw)) this.#replaced = true;
     else this.#watch(this.#raw);
@@ -86,8 +82,15 @@ export class StateTracker {
   /** Stop tracking; the changes since precopy(), or undefined when only a full copy will do. */
   takeDelta(): StateImage | undefined {
     const wasTracking = this.#tracking && !this.#replaced;
-    this.stop();
-    if (!wasTracking) return undefined;
+    this.#unwatch();
+    try {
+      return wasTracking ? this.#delta() : undefined;
+    } finally {
+      this.#forget();
+    }
+  }
+
+  #delta(): StateImage {
     const record = this.#raw as Record<string, unknown>;
     const delta: StateDelta = { keys: [], deleted: [], maps: [], views: [] };
     for (const [key, value] of this.#before) {
@@ -96,7 +99,8 @@ export class StateTracker {
     }
     for (const key of Object.keys(record)) if (!this.#before.has(key)) this.#dirty.add(key);
     for (const [key, before] of this.#views) {
-      if (this.#dirty.has(key)) continue;
+      // Replaced (dirty) or deleted: handled as a key.
+      if (this.#dirty.has(key) || !Object.hasOwn(record, key)) continue;
       const now = bytesOf(record[key] as ArrayBufferView);
       if (now.byteLength !== before.byteLength) this.#dirty.add(key);
       else {
@@ -121,10 +125,23 @@ export class StateTracker {
     return encodeState(delta);
   }
 
-  /** Stop tracking: the state's own properties and Maps are plain again. */
+  /** Stop tracking and drop what it recorded (the pre-copy's copies of large typed arrays too). */
   stop(): void {
+    this.#unwatch();
+    this.#forget();
+  }
+
+  /** The state's own properties and Maps are plain again. */
+  #unwatch(): void {
     this.#tracking = false;
     for (const undo of this.#restore.splice(0).reverse()) undo();
+  }
+
+  #forget(): void {
+    this.#dirty.clear();
+    this.#maps.clear();
+    this.#views.clear();
+    this.#before.clear();
   }
 
   /**

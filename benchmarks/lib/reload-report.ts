@@ -90,7 +90,7 @@ export function reloadReport(
     })),
     note: 'pause: pauseMs, how long new calls were held on the host. caller worst: the slowest call that settled during each reload,\n' +
       'as the caller measured it (it includes the pre-copy of a delta transfer, which runs on the old worker\'s thread).\n' +
-      'floor: v8 serialise + transfer + deserialise (one thread, medians, see floors). p99 is nearest-rank: with few reloads it is the largest.\n' +
+      'floor: plain node:v8 serialise + transfer + deserialise (one thread, medians, see floors); plugvisor carries typed arrays of 16 KB+ out of line, so it can beat it. p99 is nearest-rank: with few reloads it is the largest.\n' +
       'keys spread: each call mutates 4 entries anywhere in the Map, so the changes made during the pre-copy are most of the Map.',
   };
 

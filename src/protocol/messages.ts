@@ -106,7 +106,10 @@ export type ControlResponse =
 export type LoadedMessage = { t: 'loaded'; shape: PluginShape } | { t: 'load-failed'; e: WireError };
 
 export type HostToWorker = CallOrBatch | ControlRequest;
-export type WorkerToHost = ReplyOrBatch | ControlResponse | LoadedMessage;
+/** Sent once by a plugin worker when the plugin first uses ctx.log (see PluginWorkerData.preloadLogger). */
+export type LoggerUsedMessage = { t: 'logger' };
+
+export type WorkerToHost = ReplyOrBatch | ControlResponse | LoadedMessage | LoggerUsedMessage;
 
 /** What every plugin worker is started with. */
 export interface PluginWorkerData {
@@ -122,4 +125,10 @@ export interface PluginWorkerData {
   logLevel: string;
   /** Where V8's compile cache lives, on Node versions that have module.enableCompileCache (22.1+). */
   v8CacheDir?: string;
+  /**
+   * The plugin's previous worker used ctx.log: create the logger during start-up. Otherwise it is
+   * created on first use, which for a plugin logging in setup(), migrate() or health() would be
+   * inside a reload's pause.
+   */
+  preloadLogger?: boolean;
 }

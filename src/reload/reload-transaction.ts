@@ -40,6 +40,7 @@ import type { WorkerTransport } from '../runtime/worker-transport.js';
 import { settlesWithin } from '../settles-within.js';
 import { imageSize, imageTransferList, type StateImage } from '../protocol/state-image.js';
 import { PhaseClock } from './phase-clock.js';
+import type { ControlOps } from '../protocol/messages.js';
 import type { ReloadResult, ReloadStep } from './reload-result.js';
 
 export interface ReloadContext {
@@ -75,6 +76,8 @@ interface Slot {
   stateBytes: number;
   delta?: StateImage;
   backupFile?: string;
+  /** A detach request the transaction stopped waiting for (reload.timeout). */
+  pendingDetach?: Promise<ControlOps['detach']['res']>;
 }
 
 class StepError extends Error {
@@ -247,19 +250,23 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Pro
     const drained = slot.worker!.drain().then(() => {
       drainedAt = performance.now();
     });
-    const handed = await step('detach', () => old.control('detach', { state }, ctx.timeoutMs)
-      .catch(notSerializable(slot, 'snapshot'))
-      .catch((err: Error) => {
-        throw isPlugvisorError(err, 'PLUGVISOR_CALL_TIMEOUT') ? detachTimeout(ctx, slot, drainedAt === undefined) : err;
-      }));
+    // At reload.timeout the transaction gives up and the rollback sends resume, which cuts a detach
+    // still waiting for commands short; the rollback then still collects the answer, which carries
+    // the client channels if the worker got that far. The request's own bound only catches a
+    // worker that answers neither.
+    const answer = old.control('detach', { state }, busyBound(ctx, slot));
+    slot.pendingDetach = answer;
+    if (!(await settlesWithin(answer.catch(() => undefined), ctx.timeoutMs))) throw detachTimeout(ctx, slot, drainedAt === undefined);
+    slot.pendingDetach = undefined;
+    const handed = await step('detach', () => answer.catch(notSerializable(slot, 'snapshot')));
+    slot.tracking = false;
+    slot.clientPorts = handed.ports;
     if (!(await settlesWithin(drained, ctx.timeoutMs))) throw detachTimeout(ctx, slot, true);
     // Split the round trip: waiting for the calls in flight, the worker's serialising, the rest.
     const total = performance.now() - t0;
     const snapshotMs = Math.min(handed.snapshotMs, total);
     clock.shift('detach', 'snapshot', snapshotMs);
     clock.shift('detach', 'drain', Math.min(drainedAt! - t0, total - snapshotMs));
-    slot.tracking = false;
-    slot.clientPorts = handed.ports;
     slot.snapshot = handed.state;
     slot.delta = handed.delta;
     slot.stateBytes = [handed.state, handed.delta].reduce((sum, image) => sum + (image === undefined ? 0 : imageSize(image)), 0);
@@ -267,6 +274,11 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Pro
       slot.backupFile = await step('snapshot', () => ctx.backupBefore!(slot.runtime.name, slot.fromVersion, handed.state!.bytes));
     }
   }
+}
+
+/** How long an old worker may stay busy (serialising, finishing a command) before it counts as hung. */
+function busyBound(ctx: ReloadContext, slot: Slot): number {
+  return Math.max(2 * ctx.timeoutMs, slot.runtime.manifest.limits.callTimeoutMs);
 }
 
 function detachTimeout(ctx: ReloadContext, slot: Slot, callsInFlight: boolean): StepError {
@@ -284,7 +296,7 @@ async function activate(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): P
   for (const slot of slots) {
     if (slot.old === undefined) continue;
     const { health, healthMs } = await step('activate', () => slot.worker!.activate(slot.next!, {
-      state: slot.snapshot, delta: slot.delta, fromVersion: slot.fromVersion, targets, health: ctx.validate,
+      state: slot.snapshot, delta: slot.delta, fromVersion: slot.fromVersion, targets, healthWithinMs: ctx.validate ? ctx.timeoutMs : undefined,
     }));
     if (healthMs !== undefined) clock.shift('activate', 'health', healthMs);
     if (health !== undefined && health.ok !== true) {
@@ -335,7 +347,15 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
     const old = slot.old;
     if (old !== undefined && old.alive) {
       try {
-        if (slot.detached || slot.tracking) await old.control('resume', null, ctx.timeoutMs);
+        if (slot.detached || slot.tracking) {
+          // A worker still serialising a large state answers the detach, then the resume: it is
+          // busy, not hung, and killing it would lose its state.
+          const resumed = old.control('resume', null, busyBound(ctx, slot));
+          // A detach answered after the transaction gave up on it carries the client channels.
+          const late = await slot.pendingDetach?.catch(() => undefined);
+          if (late !== undefined) slot.clientPorts.push(...late.ports);
+          await resumed;
+        }
         for (const port of slot.clientPorts.splice(0)) await old.control('connect', { port, resumed: true }, ctx.timeoutMs, [port]);
       } catch (err) {
         ctx.log.error({ plugin: slot.runtime.name, err }, 'the old version could not resume after a failed reload');

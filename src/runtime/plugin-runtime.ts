@@ -65,8 +65,8 @@ export interface ActivateOptions {
   fromVersion?: string;
   /** Dependencies being reloaded in the same transaction: wire to these workers. */
   targets?: ReadonlyMap<string, WorkerTransport>;
-  /** Run health() after setup() and report it. */
-  health?: boolean;
+  /** Run health() after setup() and report it, allowing it this long (ms) on top of the activation's own bound. */
+  healthWithinMs?: number;
 }
 
 /** A state to start from instead of state(): a backup on disk, or a reload's snapshot. */
@@ -114,6 +114,8 @@ export class PluginRuntime implements ManagedPlugin {
   #deathDuringReload: WorkerDeath | undefined;
   /** The state the next restart starts from, when a reload left one behind. */
   #pendingRestore: SavedState | undefined;
+  /** A worker of this plugin used ctx.log: the next ones create their logger while starting. */
+  #usesLogger = false;
   /** Where the running worker's state came from: 'fresh', 'backup', 'reload-snapshot' or 'reload'. */
   #stateSource = 'fresh';
   readonly stats: CallStats = { calls: 0, errors: 0, timeouts: 0, lateReplies: 0, restarts: 0 };
@@ -296,6 +298,7 @@ export class PluginRuntime implements ManagedPlugin {
         config,
         logLevel: this.#hooks.logLevel,
         v8CacheDir: this.#hooks.v8CacheDir,
+        preloadLogger: this.#usesLogger,
       },
       resourceLimits: {
         maxOldGenerationSizeMb: manifest.limits.maxOldGenerationSizeMb,
@@ -305,6 +308,9 @@ export class PluginRuntime implements ManagedPlugin {
       startTimeoutMs: this.#hooks.startTimeoutMs,
       execArgv: workerExecArgv(),
       onReply: (reply) => this.#onReply(reply),
+      onLoggerUsed: () => {
+        this.#usesLogger = true;
+      },
       onCloneError: (message, err) => this.#onCloneError(message, err),
       onDeath: (death) => {
         if (transport !== undefined) this.#onDeath(transport, death);
@@ -317,9 +323,10 @@ export class PluginRuntime implements ManagedPlugin {
    * health(), when asked, in the same round trip). The state's buffers are moved to the worker.
    */
   async activate(transport: WorkerTransport, options: ActivateOptions = {}): Promise<ControlOps['activate']['res']> {
-    const { state, delta, fromVersion, targets, health } = options;
+    const { state, delta, fromVersion, targets, healthWithinMs } = options;
+    const health = healthWithinMs !== undefined;
     const peers = await this.#hooks.wireDependencies(this, targets);
-    const timeoutMs = this.#hooks.startTimeoutMs;
+    const timeoutMs = this.#hooks.startTimeoutMs + (healthWithinMs ?? 0);
     try {
       const buffers = [state, delta].flatMap((image) => (image === undefined ? [] : imageTransferList(image)));
       return await transport.control('activate', { state, delta, fromVersion, peers, health }, timeoutMs, [...peers.map((p) => p.port), ...buffers]);

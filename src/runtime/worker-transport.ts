@@ -21,6 +21,8 @@ export interface WorkerTransportOptions {
   onCloneError(call: CallMessage, err: unknown): void;
   /** The worker died without being asked to: called once. */
   onDeath(death: WorkerDeath): void;
+  /** The plugin used ctx.log for the first time in this worker. */
+  onLoggerUsed?(): void;
 }
 
 interface PendingControl {
@@ -187,6 +189,9 @@ export class WorkerTransport {
           break;
         case 'res':
           this.#settleControl(msg);
+          break;
+        case 'logger':
+          this.#options.onLoggerUsed?.();
           break;
         default:
           throw new Error(`plugvisor: unexpected message from plugin "${this.plugin}" worker: ${JSON.stringify((msg as { t?: unknown }).t)}`);

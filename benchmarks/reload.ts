@@ -53,7 +53,8 @@ const VARIANTS: readonly StateVariant[] = [
 
 const FULL: Plan = {
   rounds: 10,
-  reloadsPerRound: { small: 4, large: 1 },
+  // 100 reloads per run of a small state: a nearest-rank p99 over fewer would be the maximum.
+  reloadsPerRound: { small: 10, large: 1 },
   window: 8,
   lossReloads: 1_000,
   lossCallers: 3,

@@ -80,11 +80,11 @@ export function reloadReport(
 
   const pauseTable: Table = {
     title: `pause a caller sees, by state (${plan.window} calls outstanding, each mutating 4 entries among ${HOT_KEYS} hot ones, or spread)`,
-    columns: ['state', 'serialised', 'transfer', 'reloads', 'pause p50 ms', 'pause p99 ms', 'duration p50 ms', 'caller worst p50 ms', 'caller worst max ms', 'bytes in pause', 'floor ms', 'pause / floor'],
+    columns: ['state', 'serialised', 'transfer', 'reloads', 'pause p50 ms', 'pause p99 ms', 'pause max ms', 'duration p50 ms', 'caller worst p50 ms', 'caller worst max ms', 'bytes in pause', 'floor ms', 'pause / floor'],
     rows: perVariant.flatMap((v) => runsOf(v.kind).map((run) => {
       const m = v.runs[run.id]!;
       return [
-        v.id, fmtBytes(v.floors.bytes), run.label, m.reloads, fmtMs(m.pauseMs.p50), fmtMs(m.pauseMs.p99), fmtMs(m.durationMs.p50),
+        v.id, fmtBytes(v.floors.bytes), run.label, m.reloads, fmtMs(m.pauseMs.p50), fmtMs(m.pauseMs.p99), fmtMs(m.pauseMs.max), fmtMs(m.durationMs.p50),
         fmtMs(m.callerWorstMs.p50), fmtMs(m.callerWorstMs.max), fmtBytes(m.stateBytes), fmtMs(v.floorMs), `${(m.pauseMs.p50 / v.floorMs).toFixed(2)}x`,
       ];
     })),
@@ -193,7 +193,7 @@ export function reloadReport(
     return {
       name: `delta pause, ${v.id}${run === 'delta-spread' ? ', keys spread' : ''}`,
       target: `p99 < ${DELTA_1MB_P99_MS} ms`,
-      measured: `p99 ${fmtMs(m.pauseMs.p99)} ms (p50 ${fmtMs(m.pauseMs.p50)} ms, ${m.reloads} reloads, ${fmtBytes(m.stateBytes)} in the pause; caller's worst call p50 ${fmtMs(m.callerWorstMs.p50)} ms)`,
+      measured: `p99 ${fmtMs(m.pauseMs.p99)} ms (p50 ${fmtMs(m.pauseMs.p50)} ms, max ${fmtMs(m.pauseMs.max)} ms, ${m.reloads} reloads, ${fmtBytes(m.stateBytes)} in the pause; caller's worst call p50 ${fmtMs(m.callerWorstMs.p50)} ms)`,
       pass: m.pauseMs.p99 < DELTA_1MB_P99_MS,
     };
   };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startSupervisor, tempDir, writePlugin } from './helpers.js';
+import { nextEvent, startSupervisor, tempDir, writePlugin } from './helpers.js';
 import { connectEcho, writeVersioned } from './reload-helpers.js';
 
 type Answer = { version: string; count: number };
@@ -232,6 +232,31 @@ test('a detach that answers after reload.timeout (a slow snapshot) still hands i
   assert.deepEqual(await echo(1), { count: 1, m: 1 });
   assert.equal(await sup.call('slowstate', 'inc'), 2);
   assert.equal(await sup.call('slowstate', 'size'), 500_000);
+});
+
+test('an old worker that dies while it serialises its state: the reload rolls back and the plugin restarts', async (t) => {
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'fragile', version: '1.0.0', type: 'module', main: 'index.js' },
+    // node:v8 serialise reads getters: once armed, serialising the state ends the worker.
+    'index.js': `export default {
+      state: () => ({ count: 0, get boom() { if (globalThis.armed) process.exit(9); return 0; } }),
+      commands: { inc(ctx) { return ++ctx.state.count; }, arm() { globalThis.armed = true; return true; } },
+    };`,
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  await sup.call('fragile', 'inc');
+  await sup.call('fragile', 'arm');
+  const restarted = nextEvent(sup, 'restart', 'fragile');
+  const r = await sup.reload('fragile', { force: true });
+  assert.equal(r.ok, false);
+  assert.equal(r.rolledBack, true);
+  assert.equal(r.error?.step, 'detach', r.error?.message);
+  assert.equal(r.error?.code, 'PLUGVISOR_PLUGIN_CRASHED');
+  await restarted;
+  // The old version's state died with it (no backup_state): the plugin serves again, from state().
+  assert.equal(await sup.call('fragile', 'inc'), 1);
+  assert.equal(sup.info('fragile').version, '1.0.0');
 });
 
 test('force skips validation but not the rollback', async (t) => {

@@ -5,7 +5,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import type { ControlOp, ControlOps, HealthReport, PeerWiring } from '../src/protocol/messages.js';
-import { imageTransferList, type StateImage } from '../src/protocol/state-image.js';
+import { imageSize, imageTransferList, type StateImage } from '../src/protocol/state-image.js';
 import type { PluginContext, PluginDefinition, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { createPluginProxy, PeerClient } from './peer-client.js';
 import type { RpcServer } from './rpc-server.js';
@@ -50,6 +50,17 @@ function withStep(err: unknown, step: string): Error {
 function atStep<T>(step: string, run: () => T | Promise<T>): Promise<T> {
   return Promise.resolve().then(run).catch((err: unknown) => {
     throw withStep(err, step);
+  });
+}
+
+/** What the old worker posts on the handoff port; the port closing first means it never will. */
+function receiveHandoff(port: MessagePort): Promise<{ state?: StateImage; delta?: StateImage }> {
+  return new Promise((resolve, reject) => {
+    port.once('message', (handed: { state?: StateImage; delta?: StateImage }) => {
+      port.close();
+      resolve(handed);
+    });
+    port.once('close', () => reject(new Error('the old version closed the state handoff without sending its state')));
   });
 }
 
@@ -101,8 +112,9 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
   };
 
   return {
-    async activate({ state, delta, fromVersion, peers: wirings, health }) {
+    async activate({ state: given, delta: givenDelta, handoff, fromVersion, peers: wirings, health }) {
       for (const wiring of wirings) wirePeer(wiring);
+      const { state, delta } = handoff === undefined ? { state: given, delta: givenDelta } : await atStep('restore', () => receiveHandoff(handoff));
       if (state !== undefined || delta !== undefined) {
         const old = await atStep('restore', () => (delta !== undefined ? applyDelta(staged, delta) : decodeState(state!)));
         staged = undefined;
@@ -134,7 +146,7 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       await settleHeap();
       return null;
     },
-    async detach({ state: mode }) {
+    async detach({ state: mode, handoff }) {
       // Nothing may change the state once it is serialised: hold the dependents' channels, let
       // running commands finish, serialise, and hand the client channels (with whatever is queued
       // in them) back to the host for the next version. All of it after idle() runs in one tick,
@@ -153,7 +165,15 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       clientPorts.clear();
       for (const port of ports) port.removeAllListeners();
       const images = [handed.state, handed.delta].filter((i) => i !== undefined);
-      return new Transfer({ ports, ...handed, snapshotMs }, [...ports, ...images.flatMap(imageTransferList)]);
+      const transfer = images.flatMap(imageTransferList);
+      const stateBytes = images.reduce((sum, image) => sum + imageSize(image), 0);
+      if (handoff !== undefined) {
+        // Straight to the new worker, which is already waiting: no stop on the host's thread. The
+        // new worker closes the port once it has the state (closing it here could beat the message).
+        handoff.postMessage(handed, transfer);
+        return new Transfer({ ports, snapshotMs, stateBytes }, ports);
+      }
+      return new Transfer({ ports, ...handed, snapshotMs, stateBytes }, [...ports, ...transfer]);
     },
     resume() {
       cancelDetach?.();

@@ -57,10 +57,11 @@ export interface ControlOps {
   /** Create or restore the state, run migrate and setup; the plugin then serves calls. */
   activate: {
     /**
-     * state: a full snapshot; delta: changes to apply to the staged pre-copy (see stage).
+     * state: a full snapshot; delta: changes to apply to the staged pre-copy (see stage);
+     * handoff: the port on which the old worker posts { state } or { delta } (see detach).
      * health: run health() once setup() is done and report it (one round trip less in a reload's pause).
      */
-    req: { state?: StateImage; delta?: StateImage; fromVersion?: string; peers: PeerWiring[]; health?: boolean };
+    req: { state?: StateImage; delta?: StateImage; handoff?: MessagePort; fromVersion?: string; peers: PeerWiring[]; health?: boolean };
     res: { restoredState: boolean; health?: HealthReport; healthMs?: number };
   };
   ping: { req: null; res: null };
@@ -81,8 +82,9 @@ export interface ControlOps {
    * a plain node:v8 snapshot (to keep on disk), "none" nothing.
    */
   detach: {
-    req: { state: 'image' | 'delta' | 'portable' | 'none' };
-    res: { ports: MessagePort[]; state?: StateImage; delta?: StateImage; snapshotMs: number };
+    /** handoff: post the state there (to the new worker, see activate) rather than in the answer. */
+    req: { state: 'image' | 'delta' | 'portable' | 'none'; handoff?: MessagePort };
+    res: { ports: MessagePort[]; state?: StateImage; delta?: StateImage; snapshotMs: number; stateBytes: number };
   };
   /** The reload rolled back: serve the held channels again. */
   resume: { req: null; res: null };

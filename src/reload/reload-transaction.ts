@@ -29,7 +29,7 @@
  * Dependency channels are not moved: every dependent of a reloaded plugin is reloaded in the same
  * transaction and gets new channels to the new version, so nothing is in flight on the old ones.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import semver from 'semver';
 import { PlugvisorError, isPlugvisorError } from '../errors.js';
@@ -78,6 +78,10 @@ interface Slot {
   backupFile?: string;
   /** A detach request the transaction stopped waiting for (reload.timeout). */
   pendingDetach?: Promise<ControlOps['detach']['res']>;
+  /** The new worker's end of the channel the old worker posts the state on. */
+  handoff?: MessagePort;
+  /** Activation started before the detach answered (see detach); resolves with health()'s time. */
+  activation?: Promise<number>;
 }
 
 class StepError extends Error {
@@ -239,11 +243,15 @@ function notSerializable(slot: Slot, at: ReloadStep): (err: Error & { step?: str
  * commands have finished: its answer says the worker is drained too.
  */
 async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Promise<void> {
+  const firstToActivate = slots.find((s) => s.old !== undefined);
   for (const slot of [...slots].reverse()) {
     if (slot.old === undefined) continue;
     const old = slot.old;
-    // Kept on disk (reload --backup-state): plain node:v8, readable without plugvisor.
+    // Kept on disk (reload --backup-state): plain node:v8, readable without plugvisor, and through
+    // the host. Otherwise the old worker posts the state straight to the new one.
     const state = slot.tracking ? 'delta' : ctx.backupBefore !== undefined ? 'portable' : 'image';
+    const channel = ctx.backupBefore === undefined ? new MessageChannel() : undefined;
+    slot.handoff = channel?.port2;
     slot.detached = true;
     const t0 = performance.now();
     let drainedAt: number | undefined;
@@ -254,8 +262,15 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Pro
     // still waiting for commands short; the rollback then still collects the answer, which carries
     // the client channels if the worker got that far. The request's own bound only catches a
     // worker that answers neither.
-    const answer = old.control('detach', { state }, busyBound(ctx, slot));
+    const answer = old.control('detach', { state, handoff: channel?.port1 }, busyBound(ctx, slot), channel === undefined ? undefined : [channel.port1]);
     slot.pendingDetach = answer;
+    // The first plugin to activate is the last one detached: its new worker can be waiting for the
+    // state while the old one serialises it, which takes the host off the state's way.
+    if (slot === firstToActivate && channel !== undefined) {
+      const activation = activateSlot(ctx, slot, activationTargets(slots));
+      activation.catch(() => undefined);
+      slot.activation = activation;
+    }
     if (!(await settlesWithin(answer.catch(() => undefined), ctx.timeoutMs))) throw detachTimeout(ctx, slot, drainedAt === undefined);
     slot.pendingDetach = undefined;
     const handed = await step('detach', () => answer.catch(notSerializable(slot, 'snapshot')));
@@ -269,7 +284,7 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Pro
     clock.shift('detach', 'drain', Math.min(drainedAt! - t0, total - snapshotMs));
     slot.snapshot = handed.state;
     slot.delta = handed.delta;
-    slot.stateBytes = [handed.state, handed.delta].reduce((sum, image) => sum + (image === undefined ? 0 : imageSize(image)), 0);
+    slot.stateBytes = handed.stateBytes;
     if (ctx.backupBefore !== undefined && handed.state !== undefined) {
       slot.backupFile = await step('snapshot', () => ctx.backupBefore!(slot.runtime.name, slot.fromVersion, handed.state!.bytes));
     }
@@ -290,20 +305,34 @@ function detachTimeout(ctx: ReloadContext, slot: Slot, callsInFlight: boolean): 
       `plugin "${name}": finishing its running commands and serialising its state took more than ${ctx.timeoutMs} ms (reload.timeout)`, { plugin: name }));
 }
 
-/** Activate and health, in one round trip per new worker. */
+/** Activate and health, in one round trip per new worker, dependencies first. */
 async function activate(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Promise<void> {
-  const targets = new Map(slots.filter((s) => s.old !== undefined).map((s) => [s.runtime.name, s.next!]));
+  const targets = activationTargets(slots);
   for (const slot of slots) {
     if (slot.old === undefined) continue;
-    const { health, healthMs } = await step('activate', () => slot.worker!.activate(slot.next!, {
-      state: slot.snapshot, delta: slot.delta, fromVersion: slot.fromVersion, targets, healthWithinMs: ctx.validate ? ctx.timeoutMs : undefined,
-    }));
-    if (healthMs !== undefined) clock.shift('activate', 'health', healthMs);
-    if (health !== undefined && health.ok !== true) {
-      throw new StepError('health', new PlugvisorError('PLUGVISOR_HEALTH_FAILED',
-        `plugin "${slot.runtime.name}" ${slot.build!.manifest.version}: health() reported ${JSON.stringify(health)}`, { plugin: slot.runtime.name, report: health }));
-    }
+    const t0 = performance.now();
+    const healthMs = await (slot.activation ?? activateSlot(ctx, slot, targets));
+    // An activation started during detach overlaps it: only what it took after counts here.
+    clock.shift('activate', 'health', Math.min(healthMs, performance.now() - t0));
   }
+}
+
+/** The new workers of the transaction: dependencies are wired to these. */
+function activationTargets(slots: Slot[]): Map<string, WorkerTransport> {
+  return new Map(slots.filter((s) => s.old !== undefined).map((s) => [s.runtime.name, s.next!]));
+}
+
+/** Resolves with the time health() took (0 without it). */
+async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string, WorkerTransport>): Promise<number> {
+  const { health, healthMs } = await step('activate', () => slot.worker!.activate(slot.next!, {
+    state: slot.snapshot, delta: slot.delta, handoff: slot.handoff, fromVersion: slot.fromVersion, targets,
+    healthWithinMs: ctx.validate ? ctx.timeoutMs : undefined,
+  }));
+  if (health !== undefined && health.ok !== true) {
+    throw new StepError('health', new PlugvisorError('PLUGVISOR_HEALTH_FAILED',
+      `plugin "${slot.runtime.name}" ${slot.build!.manifest.version}: health() reported ${JSON.stringify(health)}`, { plugin: slot.runtime.name, report: health }));
+  }
+  return healthMs ?? 0;
 }
 
 async function transfer(ctx: ReloadContext, slots: Slot[]): Promise<void> {

@@ -9,6 +9,7 @@
  * Every pending call remembers the worker generation it was sent to: a reply from any other
  * generation is late (its worker was replaced) and is dropped and counted, never matched.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { PlugvisorError, type ErrorCode } from '../errors.js';
 import { CallTable, type PendingCall } from '../protocol/call-table.js';
@@ -61,6 +62,8 @@ export interface ActivateOptions {
   state?: StateImage;
   /** Delta transfer: the changes to apply to the state staged in the worker. */
   delta?: StateImage;
+  /** The state comes from the old worker over this port instead (see the detach operation). */
+  handoff?: MessagePort;
   /** The version the state comes from, for migrate(). */
   fromVersion?: string;
   /** Dependencies being reloaded in the same transaction: wire to these workers. */
@@ -323,13 +326,14 @@ export class PluginRuntime implements ManagedPlugin {
    * health(), when asked, in the same round trip). The state's buffers are moved to the worker.
    */
   async activate(transport: WorkerTransport, options: ActivateOptions = {}): Promise<ControlOps['activate']['res']> {
-    const { state, delta, fromVersion, targets, healthWithinMs } = options;
+    const { state, delta, handoff, fromVersion, targets, healthWithinMs } = options;
     const health = healthWithinMs !== undefined;
     const peers = await this.#hooks.wireDependencies(this, targets);
     const timeoutMs = this.#hooks.startTimeoutMs + (healthWithinMs ?? 0);
     try {
-      const buffers = [state, delta].flatMap((image) => (image === undefined ? [] : imageTransferList(image)));
-      return await transport.control('activate', { state, delta, fromVersion, peers, health }, timeoutMs, [...peers.map((p) => p.port), ...buffers]);
+      const transfer = [...peers.map((p) => p.port), ...[state, delta].flatMap((image) => (image === undefined ? [] : imageTransferList(image)))];
+      if (handoff !== undefined) transfer.push(handoff);
+      return await transport.control('activate', { state, delta, handoff, fromVersion, peers, health }, timeoutMs, transfer);
     } catch (err) {
       throw activationError(this.name, err);
     }

@@ -150,30 +150,33 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       // Nothing may change the state once it is serialised: hold the dependents' channels, let
       // running commands finish, serialise, and hand the client channels (with whatever is queued
       // in them) back to the host for the next version. All of it after idle() runs in one tick,
-      // and the state is serialised first: if it cannot be, the channels are still in place for
-      // the rollback.
-      w.served.hold();
-      const cancelled = new Promise<true>((resolve) => (cancelDetach = () => resolve(true)));
-      const gaveUp = await Promise.race([w.server.idle(), cancelled]);
-      cancelDetach = undefined;
-      // The host gave up waiting (reload.timeout) and rolled back: leave everything as it is.
-      if (gaveUp === true) throw new Error('detach cancelled: the reload rolled back');
-      const t0 = performance.now();
-      const handed = atStepNow('snapshot', () => handOver(mode));
-      const snapshotMs = performance.now() - t0;
-      const ports = [...clientPorts];
-      clientPorts.clear();
-      for (const port of ports) port.removeAllListeners();
-      const images = [handed.state, handed.delta].filter((i) => i !== undefined);
-      const transfer = images.flatMap(imageTransferList);
-      const stateBytes = images.reduce((sum, image) => sum + imageSize(image), 0);
-      if (handoff !== undefined) {
+      // and the state is serialised and sent first: if it cannot be, the channels are still in
+      // place for the rollback.
+      try {
+        w.served.hold();
+        const cancelled = new Promise<true>((resolve) => (cancelDetach = () => resolve(true)));
+        const gaveUp = await Promise.race([w.server.idle(), cancelled]);
+        cancelDetach = undefined;
+        // The host gave up waiting (reload.timeout) and rolled back: leave everything as it is.
+        if (gaveUp === true) throw new Error('detach cancelled: the reload rolled back');
+        const t0 = performance.now();
+        const handed = atStepNow('snapshot', () => handOver(mode));
+        const snapshotMs = performance.now() - t0;
+        const images = [handed.state, handed.delta].filter((i) => i !== undefined);
+        const transfer = images.flatMap(imageTransferList);
+        const stateBytes = images.reduce((sum, image) => sum + imageSize(image), 0);
         // Straight to the new worker, which is already waiting: no stop on the host's thread. The
         // new worker closes the port once it has the state (closing it here could beat the message).
-        handoff.postMessage(handed, transfer);
-        return new Transfer({ ports, snapshotMs, stateBytes }, ports);
+        handoff?.postMessage(handed, transfer);
+        const ports = [...clientPorts];
+        clientPorts.clear();
+        for (const port of ports) port.removeAllListeners();
+        if (handoff !== undefined) return new Transfer({ ports, snapshotMs, stateBytes }, ports);
+        return new Transfer({ ports, ...handed, snapshotMs, stateBytes }, [...ports, ...transfer]);
+      } catch (err) {
+        handoff?.close();
+        throw err;
       }
-      return new Transfer({ ports, ...handed, snapshotMs, stateBytes }, [...ports, ...transfer]);
     },
     resume() {
       cancelDetach?.();

@@ -29,7 +29,7 @@
  * Dependency channels are not moved: every dependent of a reloaded plugin is reloaded in the same
  * transaction and gets new channels to the new version, so nothing is in flight on the old ones.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import semver from 'semver';
 import { PlugvisorError, isPlugvisorError } from '../errors.js';
@@ -324,8 +324,11 @@ function activationTargets(slots: Slot[]): Map<string, WorkerTransport> {
 
 /** Resolves with the time health() took (0 without it). */
 async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string, WorkerTransport>): Promise<number> {
+  // Moved to the new worker: from here on the rollback cannot take the state back out of it.
+  const handoff = slot.handoff;
+  slot.handoff = undefined;
   const { health, healthMs } = await step('activate', () => slot.worker!.activate(slot.next!, {
-    state: slot.snapshot, delta: slot.delta, handoff: slot.handoff, fromVersion: slot.fromVersion, targets,
+    state: slot.snapshot, delta: slot.delta, handoff, handoffWithinMs: busyBound(ctx, slot), fromVersion: slot.fromVersion, targets,
     healthWithinMs: ctx.validate ? ctx.timeoutMs : undefined,
   }));
   if (health !== undefined && health.ok !== true) {
@@ -372,6 +375,16 @@ async function disposeOld(ctx: ReloadContext, slots: Slot[]): Promise<void> {
 
 async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Promise<void> {
   await Promise.all(slots.map((slot) => slot.next?.terminate()));
+  for (const slot of slots) {
+    // A state the old worker handed over but no new worker took: kept for a restart, should the old
+    // worker have died (a full snapshot only; a delta means nothing without its pre-copy).
+    if (slot.handoff !== undefined) {
+      const handed = receiveMessageOnPort(slot.handoff)?.message as { state?: StateImage } | undefined;
+      slot.snapshot ??= handed?.state;
+      slot.handoff.close();
+      slot.handoff = undefined;
+    }
+  }
   for (const slot of slots) {
     const old = slot.old;
     if (old !== undefined && old.alive) {

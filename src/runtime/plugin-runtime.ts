@@ -62,8 +62,10 @@ export interface ActivateOptions {
   state?: StateImage;
   /** Delta transfer: the changes to apply to the state staged in the worker. */
   delta?: StateImage;
-  /** The state comes from the old worker over this port instead (see the detach operation). */
+  /** The state comes from the old worker over this port instead (see the detach operation)... */
   handoff?: MessagePort;
+  /** ...which may take it this long (ms) on top of the activation's own bound. */
+  handoffWithinMs?: number;
   /** The version the state comes from, for migrate(). */
   fromVersion?: string;
   /** Dependencies being reloaded in the same transaction: wire to these workers. */
@@ -326,10 +328,10 @@ export class PluginRuntime implements ManagedPlugin {
    * health(), when asked, in the same round trip). The state's buffers are moved to the worker.
    */
   async activate(transport: WorkerTransport, options: ActivateOptions = {}): Promise<ControlOps['activate']['res']> {
-    const { state, delta, handoff, fromVersion, targets, healthWithinMs } = options;
+    const { state, delta, handoff, fromVersion, targets, healthWithinMs, handoffWithinMs } = options;
     const health = healthWithinMs !== undefined;
     const peers = await this.#hooks.wireDependencies(this, targets);
-    const timeoutMs = this.#hooks.startTimeoutMs + (healthWithinMs ?? 0);
+    const timeoutMs = this.#hooks.startTimeoutMs + (healthWithinMs ?? 0) + (handoff === undefined ? 0 : handoffWithinMs ?? 0);
     try {
       const transfer = [...peers.map((p) => p.port), ...[state, delta].flatMap((image) => (image === undefined ? [] : imageTransferList(image)))];
       if (handoff !== undefined) transfer.push(handoff);

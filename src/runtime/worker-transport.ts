@@ -93,6 +93,8 @@ export class WorkerTransport {
   /** A management request with its own timeout; rejects with the worker's error or a crash. */
   control<K extends ControlOp>(op: K, payload: ControlOps[K]['req'], timeoutMs: number, transfer?: readonly any[]): Promise<ControlOps[K]['res']> {
     if (this.#dead !== undefined) return Promise.reject(crashedError(this.plugin, this.#dead, op));
+    // Ended on purpose (say, by a rollback while a request was being prepared): nothing will answer.
+    if (this.#terminating) return Promise.reject(crashedError(this.plugin, { reason: 'exit' }, op));
     const id = this.#nextControlId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -4,8 +4,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
-import type { ControlOp, ControlOps, HealthReport, PeerWiring } from '../src/protocol/messages.js';
-import { imageSize, imageTransferList, type StateImage } from '../src/protocol/state-image.js';
+import type { ControlOp, ControlOps, HandedState, HealthReport, PeerWiring } from '../src/protocol/messages.js';
+import { imageSize, imageTransferList } from '../src/protocol/state-image.js';
 import type { PluginContext, PluginDefinition, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { createPluginProxy, PeerClient } from './peer-client.js';
 import type { RpcServer } from './rpc-server.js';
@@ -32,15 +32,6 @@ export class Transfer<T = unknown> {
   constructor(readonly value: T, readonly list: Array<MessagePort | ArrayBuffer>) {}
 }
 
-function transferable(bytes: Uint8Array): ArrayBuffer[] {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  return whole ? [bytes.buffer as ArrayBuffer] : [];
-}
-
-function ownedBuffer(bytes: Uint8Array): Transfer<Uint8Array> {
-  return new Transfer(bytes, transferable(bytes));
-}
-
 function withStep(err: unknown, step: string): Error {
   const e = err instanceof Error ? err : new Error(String(err));
   return Object.assign(e, { step });
@@ -53,17 +44,6 @@ function atStep<T>(step: string, run: () => T | Promise<T>): Promise<T> {
   });
 }
 
-/** What the old worker posts on the handoff port; the port closing first means it never will. */
-function receiveHandoff(port: MessagePort): Promise<{ state?: StateImage; delta?: StateImage }> {
-  return new Promise((resolve, reject) => {
-    port.once('message', (handed: { state?: StateImage; delta?: StateImage }) => {
-      port.close();
-      resolve(handed);
-    });
-    port.once('close', () => reject(new Error('the old version closed the state handoff without sending its state')));
-  });
-}
-
 /** The same, for a step that must run within the current tick. */
 function atStepNow<T>(step: string, run: () => T): T {
   try {
@@ -71,6 +51,17 @@ function atStepNow<T>(step: string, run: () => T): T {
   } catch (err) {
     throw withStep(err, step);
   }
+}
+
+/** What the old worker posts on the handoff port; the port closing first means it never will. */
+function receiveHandoff(port: MessagePort): Promise<HandedState> {
+  return new Promise((resolve, reject) => {
+    port.once('message', (handed: HandedState) => {
+      port.close();
+      resolve(handed);
+    });
+    port.once('close', () => reject(new Error('the old version closed the state handoff without sending its state')));
+  });
 }
 
 export function createControlHandlers(w: WorkerPluginState): Handlers {
@@ -102,7 +93,7 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
     return report;
   };
   /** What detach hands over with the channels. */
-  const handOver = (mode: ControlOps['detach']['req']['state']): { state?: StateImage; delta?: StateImage } => {
+  const handOver = (mode: ControlOps['detach']['req']['state']): HandedState => {
     if (mode === 'none') return {};
     if (mode === 'delta') {
       const delta = w.tracker.takeDelta();
@@ -136,7 +127,10 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       return { heapUsedBytes: h.used_heap_size, heapTotalBytes: h.total_heap_size, heapLimitBytes: h.heap_size_limit, externalBytes: h.external_memory };
     },
     health: checkHealth,
-    snapshot: () => ownedBuffer(encodeState(w.tracker.raw, true).bytes),
+    snapshot() {
+      const image = encodeState(w.tracker.raw, true);
+      return new Transfer(image.bytes, imageTransferList(image));
+    },
     precopy() {
       const image = w.tracker.precopy();
       return new Transfer(image, imageTransferList(image));

@@ -52,6 +52,12 @@ export interface PluginShape {
   hasConfigChanged: boolean;
 }
 
+/** What an old worker hands over at detach: a full state, or the changes since the pre-copy. */
+export interface HandedState {
+  state?: StateImage;
+  delta?: StateImage;
+}
+
 /** Every management operation: its request payload and its response value. */
 export interface ControlOps {
   /** Create or restore the state, run migrate and setup; the plugin then serves calls. */
@@ -82,9 +88,9 @@ export interface ControlOps {
    * a plain node:v8 snapshot (to keep on disk), "none" nothing.
    */
   detach: {
-    /** handoff: post the state there (to the new worker, see activate) rather than in the answer. */
+    /** handoff: post the HandedState there (to the new worker, see activate) rather than in the answer. */
     req: { state: 'image' | 'delta' | 'portable' | 'none'; handoff?: MessagePort };
-    res: { ports: MessagePort[]; state?: StateImage; delta?: StateImage; snapshotMs: number; stateBytes: number };
+    res: HandedState & { ports: MessagePort[]; snapshotMs: number; stateBytes: number };
   };
   /** The reload rolled back: serve the held channels again. */
   resume: { req: null; res: null };

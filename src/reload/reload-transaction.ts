@@ -40,7 +40,7 @@ import type { WorkerTransport } from '../runtime/worker-transport.js';
 import { settlesWithin } from '../settles-within.js';
 import { imageSize, imageTransferList, type StateImage } from '../protocol/state-image.js';
 import { PhaseClock } from './phase-clock.js';
-import type { ControlOps } from '../protocol/messages.js';
+import type { ControlOps, HandedState } from '../protocol/messages.js';
 import type { ReloadResult, ReloadStep } from './reload-result.js';
 
 export interface ReloadContext {
@@ -379,13 +379,10 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
     // A state the old worker handed over but no new worker took: kept for a restart, should the old
     // worker have died (a full snapshot only; a delta means nothing without its pre-copy).
     if (slot.handoff !== undefined) {
-      const handed = receiveMessageOnPort(slot.handoff)?.message as { state?: StateImage } | undefined;
-      slot.snapshot ??= handed?.state;
+      slot.snapshot ??= (receiveMessageOnPort(slot.handoff)?.message as HandedState | undefined)?.state;
       slot.handoff.close();
       slot.handoff = undefined;
     }
-  }
-  for (const slot of slots) {
     const old = slot.old;
     if (old !== undefined && old.alive) {
       try {

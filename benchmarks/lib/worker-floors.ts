@@ -4,7 +4,7 @@
  * plugvisor in the way.
  */
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 
 const WORKERS = new URL('../workers/', import.meta.url);
 
@@ -122,5 +122,83 @@ export class StateFloorWorker {
 
   async close(): Promise<void> {
     await this.#worker.terminate();
+  }
+}
+
+/**
+ * The least a delta reload's pause can cost on this machine under the same load: two warm threads
+ * holding the same state, a pipelined caller mutating it on the "old" one, and a pause made of the
+ * same chain of messages as plugvisor's (workers/pause-relay-worker.mjs): the new thread is told to
+ * wait for the state before the pause, calls are held on this thread, the detach request follows
+ * the calls in flight, the old thread posts the written entries straight to the new one, which
+ * applies them and answers. Nothing else: no worker start, no validation, no plugvisor.
+ */
+export class PauseRelayFloor {
+  readonly #old: Worker;
+  readonly #next: Worker;
+  readonly #pending = new Map<number, () => void>();
+  readonly #held: Array<() => void> = [];
+  #nextId = 0;
+  #paused = false;
+  #detached: (() => void) | undefined;
+
+  private constructor(old: Worker, next: Worker) {
+    this.#old = old;
+    this.#next = next;
+    old.on('message', (m: { t: string; id?: number }) => {
+      if (m.t === 'detached') {
+        this.#detached?.();
+        return;
+      }
+      this.#pending.get(m.id!)?.();
+      this.#pending.delete(m.id!);
+    });
+  }
+
+  static async start(genUrl: string, n: number): Promise<PauseRelayFloor> {
+    const url = new URL('pause-relay-worker.mjs', WORKERS);
+    const old = new Worker(url, { name: 'bench:relay-old', workerData: { genUrl, n, role: 'old' } });
+    const next = new Worker(url, { name: 'bench:relay-new', workerData: { genUrl, n, role: 'new' } });
+    try {
+      await Promise.all([once(old, 'message'), once(next, 'message')]);
+    } catch (err) {
+      await Promise.all([old.terminate(), next.terminate()]);
+      throw err;
+    }
+    return new PauseRelayFloor(old, next);
+  }
+
+  /** A call to the old thread, held on this one during a pause (for a PipelinedCaller). */
+  call(seq: number): Promise<void> {
+    return new Promise((resolve) => {
+      const send = (): void => {
+        const id = this.#nextId++;
+        this.#pending.set(id, resolve);
+        this.#old.postMessage({ t: 'call', id, seq });
+      };
+      if (this.#paused) this.#held.push(send);
+      else send();
+    });
+  }
+
+  /** One pause: from holding the calls until the new thread has applied the state (ms). */
+  async pause(): Promise<number> {
+    const { port1, port2 } = new MessageChannel();
+    const activated = once(this.#next, 'message');
+    const detached = new Promise<void>((resolve) => (this.#detached = resolve));
+    this.#next.postMessage({ t: 'activate', port: port2 }, [port2]);
+    this.#paused = true;
+    const t0 = performance.now();
+    this.#old.postMessage({ t: 'detach', port: port1 }, [port1]);
+    await activated;
+    const ms = performance.now() - t0;
+    this.#paused = false;
+    for (const send of this.#held.splice(0)) send();
+    await detached;
+    return ms;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#old.terminate(), this.#next.terminate()]);
   }
 }

@@ -126,21 +126,25 @@ export class StateFloorWorker {
 }
 
 /**
- * The least a delta reload's pause can cost on this machine under the same load: two warm threads
- * holding the same state, a pipelined caller mutating it on the "old" one, and a pause made of the
- * same chain of messages as plugvisor's (workers/pause-relay-worker.mjs): the new thread is told to
- * wait for the state before the pause, calls are held on this thread, the detach request follows
- * the calls in flight, the old thread posts the written entries straight to the new one, which
- * applies them and answers. Nothing else: no worker start, no validation, no plugvisor.
+ * The least a delta reload's pause can cost on this machine under the same kind of load: two warm
+ * threads holding the same state, a pipelined caller mutating it on the "old" one, and a pause made
+ * of the same chain of messages as plugvisor's (workers/pause-relay-worker.mjs): calls are held on
+ * this thread, the detach request follows the calls in flight, the new thread is told to wait for
+ * the state, the old thread posts the entries it wrote straight to the new one and answers, the new
+ * one applies them and answers; the pause ends with both answers. Nothing else: no worker start, no
+ * validation, no plugvisor.
  */
 export class PauseRelayFloor {
   readonly #old: Worker;
   readonly #next: Worker;
-  readonly #pending = new Map<number, () => void>();
+  readonly #pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   readonly #held: Array<() => void> = [];
   #nextId = 0;
   #paused = false;
   #detached: (() => void) | undefined;
+  #died: Error | undefined;
+  /** Rejects when a thread exits. */
+  readonly #death: Promise<never>;
 
   private constructor(old: Worker, next: Worker) {
     this.#old = old;
@@ -150,9 +154,21 @@ export class PauseRelayFloor {
         this.#detached?.();
         return;
       }
-      this.#pending.get(m.id!)?.();
+      this.#pending.get(m.id!)?.resolve();
       this.#pending.delete(m.id!);
     });
+    // A thread that dies must fail the run, not hang it: calls and pauses reject from then on.
+    let die: (err: Error) => void = () => {};
+    this.#death = new Promise<never>((_, reject) => (die = reject));
+    this.#death.catch(() => undefined);
+    for (const w of [old, next]) {
+      w.once('exit', (code) => {
+        this.#died ??= new Error(`pause relay: a thread exited (code ${code})`);
+        for (const p of this.#pending.values()) p.reject(this.#died);
+        this.#pending.clear();
+        die(this.#died);
+      });
+    }
   }
 
   static async start(genUrl: string, n: number): Promise<PauseRelayFloor> {
@@ -170,10 +186,11 @@ export class PauseRelayFloor {
 
   /** A call to the old thread, held on this one during a pause (for a PipelinedCaller). */
   call(seq: number): Promise<void> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const send = (): void => {
+        if (this.#died !== undefined) return reject(this.#died);
         const id = this.#nextId++;
-        this.#pending.set(id, resolve);
+        this.#pending.set(id, { resolve, reject });
         this.#old.postMessage({ t: 'call', id, seq });
       };
       if (this.#paused) this.#held.push(send);
@@ -181,20 +198,20 @@ export class PauseRelayFloor {
     });
   }
 
-  /** One pause: from holding the calls until the new thread has applied the state (ms). */
+  /** One pause: from holding the calls until both threads have answered (ms). */
   async pause(): Promise<number> {
+    if (this.#died !== undefined) throw this.#died;
     const { port1, port2 } = new MessageChannel();
-    const activated = once(this.#next, 'message');
     const detached = new Promise<void>((resolve) => (this.#detached = resolve));
-    this.#next.postMessage({ t: 'activate', port: port2 }, [port2]);
+    const activated = once(this.#next, 'message');
     this.#paused = true;
     const t0 = performance.now();
     this.#old.postMessage({ t: 'detach', port: port1 }, [port1]);
-    await activated;
+    this.#next.postMessage({ t: 'activate', port: port2 }, [port2]);
+    await Promise.race([Promise.all([detached, activated]), this.#death]);
     const ms = performance.now() - t0;
     this.#paused = false;
     for (const send of this.#held.splice(0)) send();
-    await detached;
     return ms;
   }
 

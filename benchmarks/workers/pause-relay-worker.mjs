@@ -6,7 +6,7 @@
 //     entries it wrote; { t: 'detach', port } (queued behind the calls in flight) posts those
 //     entries, node:v8 serialised, on `port`, then answers the host.
 //   role "new": { t: 'activate', port } waits for the entries on `port`, deserialises them into its
-//     own copy of the state and answers the host: the end of the pause.
+//     own copy of the state and answers the host. The pause ends with both answers.
 //
 // Plain JavaScript on purpose: a Worker does not get its parent's tsx loader on Node 20.
 import { deserialize, serialize } from 'node:v8';

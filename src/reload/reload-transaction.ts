@@ -80,8 +80,6 @@ interface Slot {
   pendingDetach?: Promise<ControlOps['detach']['res']>;
   /** The new worker's end of the channel the old worker posts the state on. */
   handoff?: MessagePort;
-  /** The old worker's end of it, until the detach request carries it over. */
-  handoffSender?: MessagePort;
   /** Activation started before the detach answered (see detach); resolves with health()'s time. */
   activation?: Promise<number>;
 }
@@ -112,11 +110,8 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
     if (ctx.validate) await clock.time('validate', () => validate(ctx, slots));
     await clock.time('spawn', () => spawn(slots));
     if (ctx.backupBefore === undefined) await clock.time('precopy', () => precopy(ctx, slots));
-    // The old workers alive in this tick are the ones the pause below takes over.
-    for (const slot of slots) slot.old = slot.worker?.transport?.alive === true ? slot.worker.transport : undefined;
-    if (ctx.backupBefore === undefined) activateFirstEarly(ctx, slots);
     pausedAt = performance.now();
-    for (const slot of slots) slot.worker?.beginReload();
+    for (const slot of slots) slot.old = slot.worker?.beginReload();
     await clock.time('detach', () => detach(ctx, clock, slots));
     await clock.time('activate', () => activate(ctx, clock, slots));
     await clock.time('transfer', () => transfer(ctx, slots));
@@ -248,14 +243,15 @@ function notSerializable(slot: Slot, at: ReloadStep): (err: Error & { step?: str
  * commands have finished: its answer says the worker is drained too.
  */
 async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Promise<void> {
+  const firstToActivate = slots.find((s) => s.old !== undefined);
   for (const slot of [...slots].reverse()) {
     if (slot.old === undefined) continue;
     const old = slot.old;
     // Kept on disk (reload --backup-state): plain node:v8, readable without plugvisor, and through
     // the host. Otherwise the old worker posts the state straight to the new one.
     const state = slot.tracking ? 'delta' : ctx.backupBefore !== undefined ? 'portable' : 'image';
-    const sender = slot.handoffSender ?? (ctx.backupBefore === undefined ? openHandoff(slot) : undefined);
-    slot.handoffSender = undefined;
+    const channel = ctx.backupBefore === undefined ? new MessageChannel() : undefined;
+    slot.handoff = channel?.port2;
     slot.detached = true;
     const t0 = performance.now();
     let drainedAt: number | undefined;
@@ -266,8 +262,15 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Pro
     // still waiting for commands short; the rollback then still collects the answer, which carries
     // the client channels if the worker got that far. The request's own bound only catches a
     // worker that answers neither.
-    const answer = old.control('detach', { state, handoff: sender }, busyBound(ctx, slot), sender === undefined ? undefined : [sender]);
+    const answer = old.control('detach', { state, handoff: channel?.port1 }, busyBound(ctx, slot), channel === undefined ? undefined : [channel.port1]);
     slot.pendingDetach = answer;
+    // The first plugin to activate is the last one detached: its new worker can be waiting for the
+    // state while the old one serialises it, which takes the host off the state's way.
+    if (slot === firstToActivate && channel !== undefined) {
+      const activation = activateSlot(ctx, slot, activationTargets(slots));
+      activation.catch(() => undefined);
+      slot.activation = activation;
+    }
     if (!(await settlesWithin(answer.catch(() => undefined), ctx.timeoutMs))) throw detachTimeout(ctx, slot, drainedAt === undefined);
     slot.pendingDetach = undefined;
     const handed = await step('detach', () => answer.catch(notSerializable(slot, 'snapshot')));
@@ -286,28 +289,6 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Pro
       slot.backupFile = await step('snapshot', () => ctx.backupBefore!(slot.runtime.name, slot.fromVersion, handed.state!.bytes));
     }
   }
-}
-
-/** A channel for the old worker to post the state straight to the new one; returns the old worker's end. */
-function openHandoff(slot: Slot): MessagePort {
-  const channel = new MessageChannel();
-  slot.handoff = channel.port2;
-  return channel.port1;
-}
-
-/**
- * Just before the pause: the first new worker to activate (its old worker is the last one detached)
- * gets its activation request and waits for the state, which its old worker posts to it straight,
- * off the host's way. Sent inside the pause, that request woke a third thread just as the old
- * worker had to answer its calls and serialise (interleaved A/B, 1 MB delta: pause p50 -0.15 ms).
- */
-function activateFirstEarly(ctx: ReloadContext, slots: Slot[]): void {
-  const first = slots.find((s) => s.old !== undefined);
-  if (first === undefined) return;
-  first.handoffSender = openHandoff(first);
-  const activation = activateSlot(ctx, first, activationTargets(slots));
-  activation.catch(() => undefined);
-  first.activation = activation;
 }
 
 /** How long an old worker may stay busy (serialising, finishing a command) before it counts as hung. */
@@ -397,9 +378,6 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
   for (const slot of slots) {
     // A state the old worker handed over but no new worker took: kept for a restart, should the old
     // worker have died (a full snapshot only; a delta means nothing without its pre-copy).
-    // Never carried to its old worker (an earlier detach failed): the new worker waiting on it ends anyway.
-    slot.handoffSender?.close();
-    slot.handoffSender = undefined;
     if (slot.handoff !== undefined) {
       slot.snapshot ??= (receiveMessageOnPort(slot.handoff)?.message as HandedState | undefined)?.state;
       slot.handoff.close();

@@ -512,15 +512,15 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       beforeDispose: async (runtime, transport) => {
         if (this.#backups.enabled) await this.#backups.checkpoint(runtime, transport);
       },
-      wireDependencies: (runtime, targets) => this.#wireDependencies(runtime, targets),
+      wireDependencies: (dependsOn, targets) => this.#wireDependencies(dependsOn, targets),
       workerReady: (runtime) => this.#rewireDependents(runtime),
     };
   }
 
   /** A direct MessagePort between the dependent's worker and each dependency's worker. */
-  async #wireDependencies(runtime: PluginRuntime, targets?: ReadonlyMap<string, WorkerTransport>): Promise<PeerWiring[]> {
+  async #wireDependencies(dependsOn: Record<string, string>, targets?: ReadonlyMap<string, WorkerTransport>): Promise<PeerWiring[]> {
     const wirings: PeerWiring[] = [];
-    for (const dep of Object.keys(runtime.manifest.dependsOn)) {
+    for (const dep of Object.keys(dependsOn)) {
       const target = this.#require(dep);
       const override = targets?.get(dep);
       if (override === undefined) await target.ensureStarted();

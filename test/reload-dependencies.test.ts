@@ -88,6 +88,26 @@ test('a group whose dependent cannot drain within reload.timeout rolls back toge
   assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'viaDependency', 'base', 'get'), { version: '1.1.0', count: 1 });
 });
 
+test('a new version that adds or drops a dependency is wired to the dependencies it declares, and reloads with them from then on', async (t) => {
+  const { sup, dirs } = await threePlugins(t);
+  await sup.call('base', 'inc');
+  // top 1.1.0 also calls base directly; top 1.2.0 no longer needs mid.
+  writeVersioned(dirs.top, { version: '1.1.0', name: 'top', dependsOn: { mid: '^1.0.0', base: '^1.0.0' } });
+  const added = await sup.reload('top');
+  assert.equal(added.ok, true, added.error?.message);
+  assert.deepEqual(await sup.call('top', 'viaDependency', 'base', 'get'), { version: '1.0.0', count: 1 });
+  assert.deepEqual(sup.deps('base').dependents, ['mid', 'top']);
+  writeVersioned(dirs.base, { version: '1.0.1', name: 'base' });
+  const withDependents = await sup.reload('base');
+  assert.equal(withDependents.ok, true, withDependents.error?.message);
+  assert.deepEqual(await sup.call('top', 'viaDependency', 'base', 'get'), { version: '1.0.1', count: 1 });
+  writeVersioned(dirs.top, { version: '1.2.0', name: 'top', dependsOn: { base: '^1.0.0' } });
+  const dropped = await sup.reload('top');
+  assert.equal(dropped.ok, true, dropped.error?.message);
+  await assert.rejects(sup.call('top', 'viaDependency', 'mid', 'get'));
+  assert.deepEqual(await sup.call('top', 'viaDependency', 'base', 'get'), { version: '1.0.1', count: 1 });
+});
+
 test('a new version whose range no longer satisfies a loaded dependent is refused before the pause', async (t) => {
   const { sup, dirs } = await threePlugins(t);
   writeVersioned(dirs.base, { version: '2.0.0', name: 'base' });

@@ -329,7 +329,7 @@ async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string,
   slot.handoff = undefined;
   const { health, healthMs } = await step('activate', () => slot.worker!.activate(slot.next!, {
     state: slot.snapshot, delta: slot.delta, handoff, handoffWithinMs: busyBound(ctx, slot), fromVersion: slot.fromVersion, targets,
-    healthWithinMs: ctx.validate ? ctx.timeoutMs : undefined,
+    dependsOn: slot.build!.manifest.dependsOn, healthWithinMs: ctx.validate ? ctx.timeoutMs : undefined,
   }));
   if (health !== undefined && health.ok !== true) {
     throw new StepError('health', new PlugvisorError('PLUGVISOR_HEALTH_FAILED',

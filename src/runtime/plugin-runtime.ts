@@ -31,10 +31,11 @@ export type PluginStatus = 'registered' | 'starting' | 'serving' | 'reloading' |
 /** What the supervisor lends a plugin runtime. */
 export interface RuntimeHooks {
   /**
-   * Fresh channels to this plugin's dependencies (starting lazy ones). `targets` overrides where a
-   * dependency is served: during a reload, by its new, not yet committed, worker.
+   * Fresh channels to `dependsOn` (starting lazy ones), the dependencies of the version being
+   * activated. `targets` overrides where a dependency is served: during a reload, by its new, not
+   * yet committed, worker.
    */
-  wireDependencies(runtime: PluginRuntime, targets?: ReadonlyMap<string, WorkerTransport>): Promise<PeerWiring[]>;
+  wireDependencies(dependsOn: Record<string, string>, targets?: ReadonlyMap<string, WorkerTransport>): Promise<PeerWiring[]>;
   /** A new worker of this plugin serves: give its dependents channels to it. */
   workerReady(runtime: PluginRuntime): Promise<void>;
   emit(event: 'crash' | 'restart', payload: Record<string, unknown>): void;
@@ -70,6 +71,8 @@ export interface ActivateOptions {
   fromVersion?: string;
   /** Dependencies being reloaded in the same transaction: wire to these workers. */
   targets?: ReadonlyMap<string, WorkerTransport>;
+  /** The dependencies of the version being activated (a reload's new build; else the running one's). */
+  dependsOn?: Record<string, string>;
   /** Run health() after setup() and report it, allowing it this long (ms) on top of the activation's own bound. */
   healthWithinMs?: number;
 }
@@ -330,7 +333,7 @@ export class PluginRuntime implements ManagedPlugin {
   async activate(transport: WorkerTransport, options: ActivateOptions = {}): Promise<ControlOps['activate']['res']> {
     const { state, delta, handoff, fromVersion, targets, healthWithinMs, handoffWithinMs } = options;
     const health = healthWithinMs !== undefined;
-    const peers = await this.#hooks.wireDependencies(this, targets);
+    const peers = await this.#hooks.wireDependencies(options.dependsOn ?? this.manifest.dependsOn, targets);
     const timeoutMs = this.#hooks.startTimeoutMs + (healthWithinMs ?? 0) + (handoff === undefined ? 0 : handoffWithinMs ?? 0);
     try {
       const transfer = [...peers.map((p) => p.port), ...[state, delta].flatMap((image) => (image === undefined ? [] : imageTransferList(image)))];

@@ -64,11 +64,13 @@ async function main(): Promise<void> {
   const outbox = server.createOutbox(host as never);
   // Paid now rather than in a reload's pause: the first runs of the codec, the delta tracker and the
   // detach handler, and Node's lazily loaded performance global (about 1.5 ms on first use; the
-  // pause handlers time their own steps).
-  warmStateCodec();
-  warmStateTracker();
-  await warmDetach(handlers);
-  performance.now();
+  // pause handlers time their own steps). Best effort: a warm-up that failed would cost speed only.
+  try {
+    warmStateCodec();
+    warmStateTracker();
+    await warmDetach(handlers);
+    performance.now();
+  } catch { /* the same code runs, cold, in the reload that needs it */ }
 
   host.on('message', (msg: CallOrBatch | ControlRequest) => {
     if (msg.t !== 'req') {

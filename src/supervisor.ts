@@ -167,6 +167,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       readManifest: (dir, checkEngines) => readManifest(dir, { checkEngines }),
       buildPlugin: (manifest) => this.buildPlugin(manifest),
       loadedVersion: (dep) => this.#plugins.get(dep)?.manifest.version,
+      dependsOnGraph: () => this.#graph(),
       backupBefore: options.backupState === true ? (plugin, version, state) => this.#backups.save(plugin, version, state, 'before-reload') : undefined,
       afterSwap: options.backupState === true || this.#backups.enabled
         ? async (runtime) => void (await this.#backups.checkpoint(runtime)) : undefined,

@@ -108,6 +108,24 @@ test('a new version that adds or drops a dependency is wired to the dependencies
   assert.deepEqual(await sup.call('top', 'viaDependency', 'base', 'get'), { version: '1.0.1', count: 1 });
 });
 
+test('a new version whose dependsOn would close a cycle is refused before the pause, with force too, and the plugins keep serving', async (t) => {
+  const { sup, dirs } = await threePlugins(t);
+  await sup.call('base', 'inc');
+  writeVersioned(dirs.base, { version: '1.1.0', name: 'base', dependsOn: { top: '^1.0.0' } });
+  for (const force of [false, true]) {
+    const r = await sup.reload('base', { force });
+    assert.equal(r.ok, false);
+    assert.equal(r.error?.step, 'validate');
+    assert.equal(r.error?.code, 'PLUGVISOR_DEPENDENCY_CYCLE');
+    assert.match(r.error?.message ?? '', /package\.json: dependsOn forms a cycle: .*base.*top.*mid/);
+    assert.equal(r.pauseMs, 0);
+  }
+  assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['base', '1.0.0', 'serving'], ['mid', '1.0.0', 'serving'], ['top', '1.0.0', 'serving']]);
+  const all = await sup.reloadAll();
+  assert.deepEqual(all.map((r) => [r.plugin, r.ok, r.error?.code]), [['base', false, 'PLUGVISOR_DEPENDENCY_CYCLE'], ['mid', false, 'PLUGVISOR_DEPENDENCY_CYCLE'], ['top', false, 'PLUGVISOR_DEPENDENCY_CYCLE']]);
+  assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'viaDependency', 'base', 'get'), { version: '1.0.0', count: 1 });
+});
+
 test('a new version whose range no longer satisfies a loaded dependent is refused before the pause', async (t) => {
   const { sup, dirs } = await threePlugins(t);
   writeVersioned(dirs.base, { version: '2.0.0', name: 'base' });

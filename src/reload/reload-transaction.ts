@@ -32,6 +32,7 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import semver from 'semver';
+import { topologicalOrder } from '../dependency-graph.js';
 import { PlugvisorError, isPlugvisorError } from '../errors.js';
 import type { PluginManifest } from '../plugin/manifest.js';
 import type { ManagedPlugin } from '../runtime/managed-plugin.js';
@@ -51,6 +52,8 @@ export interface ReloadContext {
   buildPlugin(manifest: PluginManifest): Promise<PluginBuild>;
   /** Loaded version of a plugin outside the transaction. */
   loadedVersion(name: string): string | undefined;
+  /** Each loaded plugin's dependsOn names, as loaded now. */
+  dependsOnGraph(): ReadonlyMap<string, readonly string[]>;
   /** Keep the pre-reload state on disk (reload --backup-state); returns the file. */
   backupBefore?(plugin: string, version: string, state: Uint8Array): string;
   /** After the swap, outside the pause: e.g. checkpoint the new version's state. */
@@ -107,6 +110,7 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
   let pauseMs = 0;
   try {
     await clock.time('prepare', () => prepare(ctx, slots));
+    refuseCycle(ctx, slots);
     if (ctx.validate) await clock.time('validate', () => validate(ctx, slots));
     await clock.time('spawn', () => spawn(slots));
     if (ctx.backupBefore === undefined) await clock.time('precopy', () => precopy(ctx, slots));
@@ -181,6 +185,24 @@ async function prepare(ctx: ReloadContext, slots: Slot[]): Promise<void> {
       // The plugin's config file is read with its code: report it as its own step.
       throw err.error.code === 'PLUGVISOR_PLUGIN_CONFIG_INVALID' ? new StepError('config', err.error) : err;
     });
+  }
+}
+
+/**
+ * The dependsOn graph after the swap must have no cycle: load order, stop order and reload groups
+ * all depend on it. Checked with `force` too.
+ */
+function refuseCycle(ctx: ReloadContext, slots: Slot[]): void {
+  const graph = new Map(ctx.dependsOnGraph());
+  for (const slot of slots) graph.set(slot.runtime.name, Object.keys(slot.build!.manifest.dependsOn));
+  try {
+    topologicalOrder(graph);
+  } catch (err) {
+    const cycle = (err as { cycle?: string[] }).cycle ?? [];
+    const slot = slots.find((s) => cycle.includes(s.runtime.name)) ?? slots[0]!;
+    const file = slot.build!.manifest.manifestFile;
+    throw new StepError('validate', new PlugvisorError('PLUGVISOR_DEPENDENCY_CYCLE',
+      `${file}: ${(err as Error).message}; the new version is refused`, { plugin: slot.runtime.name, file, cycle }));
   }
 }
 

@@ -168,6 +168,13 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       buildPlugin: (manifest) => this.buildPlugin(manifest),
       loadedVersion: (dep) => this.#plugins.get(dep)?.manifest.version,
       dependsOnGraph: () => this.#graph(),
+      startDependency: async (name) => {
+        const target = this.#require(name);
+        if (target.manifest.pool !== undefined) {
+          throw new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING', `plugin "${name}" is pooled: pooled plugins cannot be dependencies`, { plugin: name });
+        }
+        await target.ensureStarted();
+      },
       backupBefore: options.backupState === true ? (plugin, version, state) => this.#backups.save(plugin, version, state, 'before-reload') : undefined,
       afterSwap: options.backupState === true || this.#backups.enabled
         ? async (runtime) => void (await this.#backups.checkpoint(runtime)) : undefined,

@@ -108,6 +108,59 @@ test('a new version that adds or drops a dependency is wired to the dependencies
   assert.deepEqual(await sup.call('top', 'viaDependency', 'base', 'get'), { version: '1.0.1', count: 1 });
 });
 
+test('a new version that adds a dependency within its reload group is activated after it, whatever the order the group had', async (t) => {
+  const root = tempDir(t);
+  const dirs = {
+    base: writeVersioned(join(root, 'base'), { version: '1.0.0', name: 'base' }),
+    top: writeVersioned(join(root, 'top'), { version: '1.0.0', name: 'top', dependsOn: { base: '^1.0.0' } }),
+    mid: writeVersioned(join(root, 'mid'), { version: '1.0.0', name: 'mid', dependsOn: { base: '^1.0.0' } }),
+  };
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: dirs.base }, { path: dirs.top }, { path: dirs.mid }] } });
+  await sup.call('mid', 'inc');
+  // Reloading base reloads top and mid; top's new version now needs mid, and asks it for its state in setup().
+  writeVersioned(dirs.top, { version: '1.1.0', name: 'top', dependsOn: { base: '^1.0.0', mid: '^1.0.0' }, hooks: `async setup(ctx) { ctx.state.midAtSetup = await ctx.plugins.mid.get(); },` });
+  writeVersioned(dirs.mid, { version: '1.0.1', name: 'mid', dependsOn: { base: '^1.0.0' } });
+  writeVersioned(dirs.base, { version: '1.0.1', name: 'base' });
+  const r = await sup.reload('base');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.deepEqual(r.reloaded.slice().sort(), ['base', 'mid', 'top']);
+  assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'get'), { version: '1.0.1', count: 1 });
+});
+
+test('a lazy dependency a new version adds is started with its own code, and the new version reaches it', async (t) => {
+  const root = tempDir(t);
+  const dirs = {
+    app: writeVersioned(join(root, 'app'), { version: '1.0.0', name: 'app' }),
+    lib: writeVersioned(join(root, 'lib'), { version: '1.0.0', name: 'lib', activation: 'lazy' }),
+  };
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: dirs.app }, { path: dirs.lib }] } });
+  assert.equal(sup.list().find((p) => p.name === 'lib')?.status, 'registered');
+  writeVersioned(dirs.app, { version: '1.1.0', name: 'app', dependsOn: { lib: '^1.0.0' } });
+  const r = await sup.reload('app');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.deepEqual(await sup.call('app', 'viaDependency', 'lib', 'inc'), { version: '1.0.0', count: 1 });
+  assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['app', '1.1.0', 'serving'], ['lib', '1.0.0', 'serving']]);
+});
+
+test('a lazy, not yet started member of the reload group that a new version starts depending on runs its new code afterwards', async (t) => {
+  const root = tempDir(t);
+  const dirs = {
+    base: writeVersioned(join(root, 'base'), { version: '1.0.0', name: 'base' }),
+    mid: writeVersioned(join(root, 'mid'), { version: '1.0.0', name: 'mid', dependsOn: { base: '^1.0.0' }, activation: 'lazy' }),
+    top: writeVersioned(join(root, 'top'), { version: '1.0.0', name: 'top', dependsOn: { base: '^1.0.0' } }),
+  };
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: dirs.base }, { path: dirs.mid }, { path: dirs.top }] } });
+  assert.equal(sup.list().find((p) => p.name === 'mid')?.status, 'registered');
+  writeVersioned(dirs.mid, { version: '1.0.1', name: 'mid', dependsOn: { base: '^1.0.0' }, activation: 'lazy' });
+  writeVersioned(dirs.top, { version: '1.1.0', name: 'top', dependsOn: { base: '^1.0.0', mid: '^1.0.0' } });
+  writeVersioned(dirs.base, { version: '1.0.1', name: 'base' });
+  const r = await sup.reload('base');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'get'), { version: '1.0.1', count: 0 });
+  assert.deepEqual(await sup.call('mid', 'viaDependency', 'base', 'get'), { version: '1.0.1', count: 0 });
+  assert.deepEqual(sup.list().map((p) => [p.name, p.version]).sort(), [['base', '1.0.1'], ['mid', '1.0.1'], ['top', '1.1.0']]);
+});
+
 test('a new version whose dependsOn would close a cycle is refused before the pause, with force too, and the plugins keep serving', async (t) => {
   const { sup, dirs } = await threePlugins(t);
   await sup.call('base', 'inc');

@@ -18,6 +18,7 @@ export interface VersionedOptions {
   limits?: Record<string, number>;
   name?: string;
   stateTransfer?: 'full' | 'delta';
+  activation?: 'eager' | 'lazy';
 }
 
 export function versionedSource(o: VersionedOptions): string {
@@ -72,6 +73,7 @@ export function writeVersioned(dir: string, o: VersionedOptions): string {
         dependsOn: o.dependsOn ?? {},
         limits: { callTimeoutMs: 10_000, ...(o.limits ?? {}) },
         ...(o.stateTransfer === undefined ? {} : { stateTransfer: o.stateTransfer }),
+        ...(o.activation === undefined ? {} : { activation: o.activation }),
       },
     },
   });

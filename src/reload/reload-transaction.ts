@@ -54,6 +54,8 @@ export interface ReloadContext {
   loadedVersion(name: string): string | undefined;
   /** Each loaded plugin's dependsOn names, as loaded now. */
   dependsOnGraph(): ReadonlyMap<string, readonly string[]>;
+  /** Start a plugin a new version depends on, if it has no running worker (with the code it has). */
+  startDependency(name: string): Promise<void>;
   /** Keep the pre-reload state on disk (reload --backup-state); returns the file. */
   backupBefore?(plugin: string, version: string, state: Uint8Array): string;
   /** After the swap, outside the pause: e.g. checkpoint the new version's state. */
@@ -110,14 +112,17 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
   let pauseMs = 0;
   try {
     await clock.time('prepare', () => prepare(ctx, slots));
-    refuseCycle(ctx, slots);
+    const order = activationOrder(ctx, slots);
     if (ctx.validate) await clock.time('validate', () => validate(ctx, slots));
-    await clock.time('spawn', () => spawn(slots));
+    await clock.time('spawn', async () => {
+      await startDependencies(ctx, slots);
+      await spawn(slots);
+    });
     if (ctx.backupBefore === undefined) await clock.time('precopy', () => precopy(ctx, slots));
     pausedAt = performance.now();
     for (const slot of slots) slot.old = slot.worker?.beginReload();
-    await clock.time('detach', () => detach(ctx, clock, slots));
-    await clock.time('activate', () => activate(ctx, clock, slots));
+    await clock.time('detach', () => detach(ctx, clock, slots, order));
+    await clock.time('activate', () => activate(ctx, clock, order));
     await clock.time('transfer', () => transfer(ctx, slots));
     await clock.time('swap', () => swap(slots));
     pauseMs = performance.now() - pausedAt;
@@ -189,14 +194,16 @@ async function prepare(ctx: ReloadContext, slots: Slot[]): Promise<void> {
 }
 
 /**
- * The dependsOn graph after the swap must have no cycle: load order, stop order and reload groups
- * all depend on it. Checked with `force` too.
+ * The slots in the order their new versions are activated: each after the dependencies it will
+ * have (a new version may add one within the group). The dependsOn graph after the swap must have
+ * no cycle: load order, stop order and reload groups all depend on it. Checked with `force` too.
  */
-function refuseCycle(ctx: ReloadContext, slots: Slot[]): void {
+function activationOrder(ctx: ReloadContext, slots: Slot[]): Slot[] {
   const graph = new Map(ctx.dependsOnGraph());
   for (const slot of slots) graph.set(slot.runtime.name, Object.keys(slot.build!.manifest.dependsOn));
   try {
-    topologicalOrder(graph);
+    const order = topologicalOrder(graph);
+    return [...slots].sort((a, b) => order.indexOf(a.runtime.name) - order.indexOf(b.runtime.name));
   } catch (err) {
     const cycle = (err as { cycle?: string[] }).cycle ?? [];
     const slot = slots.find((s) => cycle.includes(s.runtime.name)) ?? slots[0]!;
@@ -220,6 +227,18 @@ function validate(ctx: ReloadContext, slots: Slot[]): void {
           { plugin: manifest.name, dependency: dep, file: manifest.manifestFile }));
       }
     }
+  }
+}
+
+/**
+ * A dependency of a new version that has no running worker (lazy, not started yet) starts now,
+ * before the pause and with the code it has: wiring the new version would otherwise start it inside
+ * the pause. One that is in the group then takes part in the pause like the others.
+ */
+async function startDependencies(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  for (const slot of slots) {
+    if (slot.worker?.transport?.alive !== true) continue;
+    for (const dep of Object.keys(slot.build!.manifest.dependsOn)) await step('start', () => ctx.startDependency(dep));
   }
 }
 
@@ -264,8 +283,8 @@ function notSerializable(slot: Slot, at: ReloadStep): (err: Error & { step?: str
  * flight on the same port, and the worker answers it only after their replies and once its running
  * commands have finished: its answer says the worker is drained too.
  */
-async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Promise<void> {
-  const firstToActivate = slots.find((s) => s.old !== undefined);
+async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[], activationOrder: Slot[]): Promise<void> {
+  const firstToActivate = activationOrder.find((s) => s.old !== undefined);
   for (const slot of [...slots].reverse()) {
     if (slot.old === undefined) continue;
     const old = slot.old;
@@ -286,8 +305,8 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Pro
     // worker that answers neither.
     const answer = old.control('detach', { state, handoff: channel?.port1 }, busyBound(ctx, slot), channel === undefined ? undefined : [channel.port1]);
     slot.pendingDetach = answer;
-    // The first plugin to activate is the last one detached: its new worker can be waiting for the
-    // state while the old one serialises it, which takes the host off the state's way.
+    // The first plugin to activate (usually the last one detached: dependencies come last) can have
+    // its new worker waiting for the state while the old one serialises it, off the host's way.
     if (slot === firstToActivate && channel !== undefined) {
       const activation = activateSlot(ctx, slot, activationTargets(slots));
       activation.catch(() => undefined);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Supervisor } from 'plugvisor';
-import { startSupervisor, tempDir } from './helpers.js';
+import { fixture, startSupervisor, tempDir } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
 
 type Answer = { version: string; count: number };
@@ -159,6 +159,19 @@ test('a lazy, not yet started member of the reload group that a new version star
   assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'get'), { version: '1.0.1', count: 0 });
   assert.deepEqual(await sup.call('mid', 'viaDependency', 'base', 'get'), { version: '1.0.1', count: 0 });
   assert.deepEqual(sup.list().map((p) => [p.name, p.version]).sort(), [['base', '1.0.1'], ['mid', '1.0.1'], ['top', '1.1.0']]);
+});
+
+test('a new version that starts depending on a pooled plugin is refused before the pause and the old version keeps serving', async (t) => {
+  const app = writeVersioned(join(tempDir(t), 'app'), { version: '1.0.0', name: 'app' });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: app }, { path: fixture('pool-basic') }] } });
+  await sup.call('app', 'inc');
+  writeVersioned(app, { version: '1.1.0', name: 'app', dependsOn: { 'pool-basic': '^1.0.0' } });
+  const r = await sup.reload('app');
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.code, 'PLUGVISOR_DEPENDENCY_MISSING');
+  assert.match(r.error?.message ?? '', /pool-basic.*pooled/);
+  assert.equal(r.pauseMs, 0);
+  assert.deepEqual(await sup.call('app', 'get'), { version: '1.0.0', count: 1 });
 });
 
 test('a new version whose dependsOn would close a cycle is refused before the pause, with force too, and the plugins keep serving', async (t) => {

@@ -539,11 +539,10 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   async #rewireDependents(runtime: PluginRuntime): Promise<void> {
     for (const dependent of this.#plugins.values()) {
-      if (!(runtime.name in dependent.manifest.dependsOn)) continue;
-      const transport = dependent.transport;
-      if (transport === undefined || !transport.alive) continue;
-      const wiring = await this.#openChannel(runtime, runtime.name);
-      await transport.control('rewirePeer', wiring, this.#timeoutMs(), [wiring.port]);
+      for (const transport of dependent.workersWiredTo(runtime.name)) {
+        const wiring = await this.#openChannel(runtime, runtime.name);
+        await transport.control('rewirePeer', wiring, this.#timeoutMs(), [wiring.port]);
+      }
     }
   }
 

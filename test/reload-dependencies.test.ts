@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Supervisor } from 'plugvisor';
-import { fixture, startSupervisor, tempDir } from './helpers.js';
+import { fixture, startSupervisor, tempDir, writePlugin } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
 
 type Answer = { version: string; count: number };
@@ -172,6 +172,33 @@ test('a new version that starts depending on a pooled plugin is refused before t
   assert.match(r.error?.message ?? '', /pool-basic.*pooled/);
   assert.equal(r.pauseMs, 0);
   assert.deepEqual(await sup.call('app', 'get'), { version: '1.0.0', count: 1 });
+});
+
+test('a dependency that crashes and restarts while a dependent reloads is re-wired to the new version too', async (t) => {
+  const root = tempDir(t);
+  const dep = writePlugin(join(root, 'dep'), {
+    'package.json': { name: 'dep', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': `import { definePlugin } from 'plugvisor';
+export default definePlugin({
+  state: () => ({ n: 0 }),
+  commands: {
+    get: (ctx) => ({ n: ctx.state.n }),
+    inc: (ctx) => ++ctx.state.n,
+    die: () => process.exit(7),
+  },
+});
+`,
+  });
+  const app = writeVersioned(join(root, 'app'), { version: '1.0.0', name: 'app', dependsOn: { dep: '^1.0.0' } });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: dep }, { path: app }] } });
+  await sup.call('app', 'viaDependency', 'dep', 'inc');
+  // The new version's setup() kills the dependency, then needs it again: its channel must be
+  // re-wired to the restarted worker while the reload is still under way.
+  writeVersioned(app, { version: '1.1.0', name: 'app', dependsOn: { dep: '^1.0.0' }, hooks: `async setup(ctx) { await ctx.plugins.dep.die().catch(() => {}); ctx.state.depAtSetup = await ctx.plugins.dep.get(); },` });
+  const r = await sup.reload('app');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.deepEqual(await sup.call('app', 'viaDependency', 'dep', 'get'), { n: 0 });
+  assert.deepEqual(await sup.call('app', 'get'), { version: '1.1.0', count: 0 });
 });
 
 test('a new version whose dependsOn would close a cycle is refused before the pause, with force too, and the plugins keep serving', async (t) => {

@@ -23,6 +23,11 @@ export interface ManagedPlugin {
   readonly pendingCalls: number;
   /** The single worker's channel (dependency wiring, management requests); undefined for a pool. */
   readonly transport: WorkerTransport | undefined;
+  /**
+   * The live workers with a channel to `dependency`: the running one, and one being activated (a
+   * reload's new worker, a start): a restarted dependency re-wires them all. None for a pool.
+   */
+  workersWiredTo(dependency: string): WorkerTransport[];
   /** Start now (eager activation), or on the first call (lazy). Concurrent callers share one start. */
   ensureStarted(): Promise<void>;
   call(command: string, args: unknown[]): Promise<unknown>;

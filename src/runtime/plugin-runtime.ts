@@ -104,6 +104,8 @@ export class PluginRuntime implements ManagedPlugin {
   #build: PluginBuild;
   #status: PluginStatus = 'registered';
   #transport: WorkerTransport | undefined;
+  /** A worker being activated (a start, a reload's new worker) and the dependencies it is wired to. */
+  #incoming: { transport: WorkerTransport; dependsOn: Record<string, string> } | undefined;
   #shape: PluginShape | undefined;
   #commands: Set<string> | undefined;
   #generation = 0;
@@ -333,7 +335,9 @@ export class PluginRuntime implements ManagedPlugin {
   async activate(transport: WorkerTransport, options: ActivateOptions = {}): Promise<ControlOps['activate']['res']> {
     const { state, delta, handoff, fromVersion, targets, healthWithinMs, handoffWithinMs } = options;
     const health = healthWithinMs !== undefined;
-    const peers = await this.#hooks.wireDependencies(options.dependsOn ?? this.manifest.dependsOn, targets);
+    const dependsOn = options.dependsOn ?? this.manifest.dependsOn;
+    if (transport !== this.#transport) this.#incoming = { transport, dependsOn };
+    const peers = await this.#hooks.wireDependencies(dependsOn, targets);
     const timeoutMs = this.#hooks.startTimeoutMs + (healthWithinMs ?? 0) + (handoff === undefined ? 0 : handoffWithinMs ?? 0);
     try {
       const transfer = [...peers.map((p) => p.port), ...[state, delta].flatMap((image) => (image === undefined ? [] : imageTransferList(image)))];
@@ -342,6 +346,14 @@ export class PluginRuntime implements ManagedPlugin {
     } catch (err) {
       throw activationError(this.name, err);
     }
+  }
+
+  workersWiredTo(dependency: string): WorkerTransport[] {
+    const wired: WorkerTransport[] = [];
+    if (this.#transport?.alive === true && dependency in this.manifest.dependsOn) wired.push(this.#transport);
+    const incoming = this.#incoming;
+    if (incoming !== undefined && incoming.transport.alive && dependency in incoming.dependsOn) wired.push(incoming.transport);
+    return wired;
   }
 
   /** A reload transaction takes the plugin over: new calls queue on the host, deaths are reported to it. */
@@ -376,6 +388,7 @@ export class PluginRuntime implements ManagedPlugin {
    */
   abortReload(snapshot: StateImage | undefined): void {
     this.#reloading = false;
+    this.#incoming = undefined;
     const death = this.#deathDuringReload;
     this.#deathDuringReload = undefined;
     if (death === undefined) {
@@ -414,6 +427,7 @@ export class PluginRuntime implements ManagedPlugin {
 
   /** Make `transport` the worker calls go to. */
   #adopt(transport: WorkerTransport): void {
+    if (this.#incoming?.transport === transport) this.#incoming = undefined;
     this.#transport = transport;
     this.#shape = transport.shape;
     this.#commands = new Set(transport.shape.commands);

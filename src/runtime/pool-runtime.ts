@@ -29,6 +29,7 @@ import { fromWireError, type WireError } from '../protocol/wire-error.js';
 import type { PluginManifest } from '../plugin/manifest.js';
 import { crashedError, type WorkerDeath } from './crash.js';
 import type { ManagedPlugin } from './managed-plugin.js';
+import type { WorkerTransport } from './worker-transport.js';
 import type { CallStats, PluginBuild, PluginStatus, RuntimeHooks } from './plugin-runtime.js';
 import { RestartPolicy } from './restart-policy.js';
 import { settlesWithin } from '../settles-within.js';
@@ -141,6 +142,11 @@ export class PoolRuntime implements ManagedPlugin {
   /** A pool has no single worker to talk to. */
   get transport(): undefined {
     return undefined;
+  }
+
+  /** Pooled plugins cannot depend on others. */
+  workersWiredTo(): WorkerTransport[] {
+    return [];
   }
 
   get pendingCalls(): number {

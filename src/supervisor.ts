@@ -540,8 +540,16 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   async #rewireDependents(runtime: PluginRuntime): Promise<void> {
     for (const dependent of this.#plugins.values()) {
       for (const transport of dependent.workersWiredTo(runtime.name)) {
-        const wiring = await this.#openChannel(runtime, runtime.name);
-        await transport.control('rewirePeer', wiring, this.#timeoutMs(), [wiring.port]);
+        // A dependent's worker that ends meanwhile (a failed start, a rolled back reload) needs no
+        // channel; it must not fail the restart of the dependency.
+        let wiring: PeerWiring | undefined;
+        try {
+          wiring = await this.#openChannel(runtime, runtime.name);
+          await transport.control('rewirePeer', wiring, this.#timeoutMs(), [wiring.port]);
+        } catch (err) {
+          wiring?.port.close(); // the dependency then stops serving its end
+          if (transport.alive) this.log.warn({ plugin: dependent.name, dependency: runtime.name, err }, 'could not re-wire a dependency channel');
+        }
       }
     }
   }

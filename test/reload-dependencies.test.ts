@@ -199,6 +199,14 @@ export default definePlugin({
   assert.equal(r.ok, true, r.error?.message);
   assert.deepEqual(await sup.call('app', 'viaDependency', 'dep', 'get'), { n: 0 });
   assert.deepEqual(await sup.call('app', 'get'), { version: '1.1.0', count: 0 });
+  // A new version that kills the dependency and then fails: the reload rolls back while the
+  // dependency restarts, and both come back serving, the old version wired to the new dependency.
+  writeVersioned(app, { version: '1.2.0', name: 'app', dependsOn: { dep: '^1.0.0' }, hooks: `async setup(ctx) { await ctx.plugins.dep.die().catch(() => {}); throw new Error('1.2.0 cannot start'); },` });
+  const failed = await sup.reload('app');
+  assert.equal(failed.ok, false);
+  assert.equal(failed.error?.step, 'setup');
+  assert.deepEqual(await sup.call('app', 'viaDependency', 'dep', 'inc'), 1);
+  assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['app', '1.1.0', 'serving'], ['dep', '1.0.0', 'serving']]);
 });
 
 test('a new version whose dependsOn would close a cycle is refused before the pause, with force too, and the plugins keep serving', async (t) => {

@@ -168,13 +168,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       buildPlugin: (manifest) => this.buildPlugin(manifest),
       loadedVersion: (dep) => this.#plugins.get(dep)?.manifest.version,
       dependsOnGraph: () => this.#graph(),
-      startDependency: async (name) => {
-        const target = this.#require(name);
-        if (target.manifest.pool !== undefined) {
-          throw new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING', `plugin "${name}" is pooled: pooled plugins cannot be dependencies`, { plugin: name });
-        }
-        await target.ensureStarted();
-      },
+      startDependency: (name) => this.#requireDependency(name).ensureStarted(),
       backupBefore: options.backupState === true ? (plugin, version, state) => this.#backups.save(plugin, version, state, 'before-reload') : undefined,
       afterSwap: options.backupState === true || this.#backups.enabled
         ? async (runtime) => void (await this.#backups.checkpoint(runtime)) : undefined,
@@ -525,11 +519,20 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     };
   }
 
+  /** A plugin another one depends on: it must run in a worker of its own. */
+  #requireDependency(name: string): ManagedPlugin {
+    const target = this.#require(name);
+    if (target.manifest.pool !== undefined) {
+      throw new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING', `plugin "${name}" is pooled: pooled plugins cannot be dependencies`, { plugin: name });
+    }
+    return target;
+  }
+
   /** A direct MessagePort between the dependent's worker and each dependency's worker. */
   async #wireDependencies(dependsOn: Record<string, string>, targets?: ReadonlyMap<string, WorkerTransport>): Promise<PeerWiring[]> {
     const wirings: PeerWiring[] = [];
     for (const dep of Object.keys(dependsOn)) {
-      const target = this.#require(dep);
+      const target = this.#requireDependency(dep);
       const override = targets?.get(dep);
       if (override === undefined) await target.ensureStarted();
       wirings.push(await this.#openChannel(target, dep, override));
@@ -557,7 +560,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   /** A channel served by `target`'s worker, or by `server` (its new worker, during a reload). */
   async #openChannel(target: ManagedPlugin, name: string, server: WorkerTransport | undefined = target.transport): Promise<PeerWiring> {
     if (server === undefined) {
-      throw new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING', `plugin "${name}" has no worker to open a dependency channel to (pooled plugins cannot be dependencies)`, { plugin: name });
+      throw new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING', `plugin "${name}" has no running worker to open a dependency channel to`, { plugin: name });
     }
     const { port1, port2 } = new MessageChannel();
     await server.control('servePeer', { port: port1 }, this.#timeoutMs(), [port1]);

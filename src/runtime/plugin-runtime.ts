@@ -339,7 +339,7 @@ export class PluginRuntime implements ManagedPlugin {
     const peers = await this.#hooks.wireDependencies(dependsOn, targets);
     // From here a restarted dependency re-wires this worker too; set no earlier, or a re-wire could
     // overtake the activate request and be replaced by the channel it carries.
-    if (transport !== this.#transport) this.#incoming = { transport, dependsOn };
+    this.#incoming = { transport, dependsOn };
     const timeoutMs = this.#hooks.startTimeoutMs + (healthWithinMs ?? 0) + (handoff === undefined ? 0 : handoffWithinMs ?? 0);
     try {
       const transfer = [...peers.map((p) => p.port), ...[state, delta].flatMap((image) => (image === undefined ? [] : imageTransferList(image)))];

@@ -7,6 +7,11 @@ import { writeVersioned } from './reload-helpers.js';
 
 type Answer = { version: string; count: number };
 
+/** [name, version, status] of every loaded plugin, sorted. */
+function listed(sup: Supervisor): string[][] {
+  return sup.list().map((p) => [p.name, p.version, p.status]).sort();
+}
+
 async function threePlugins(t: import('node:test').TestContext, config: Record<string, unknown> = {}) {
   const root = tempDir(t);
   const dirs = {
@@ -66,7 +71,7 @@ test('when a dependent fails to reload, the whole group rolls back together', as
   const r = await sup.reload('base');
   assert.equal(r.ok, false);
   assert.equal(r.error?.step, 'setup');
-  assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['base', '1.0.0', 'serving'], ['mid', '1.0.0', 'serving'], ['top', '1.0.0', 'serving']]);
+  assert.deepEqual(listed(sup), [['base', '1.0.0', 'serving'], ['mid', '1.0.0', 'serving'], ['top', '1.0.0', 'serving']]);
   assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'viaDependency', 'base', 'get'), { version: '1.0.0', count: 1 });
 });
 
@@ -81,7 +86,7 @@ test('a group whose dependent cannot drain within reload.timeout rolls back toge
   assert.equal(r.error?.code, 'PLUGVISOR_RELOAD_TIMEOUT');
   assert.equal(await sup.call('top', 'release'), true);
   assert.equal(await held, '1.0.0');
-  assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['base', '1.0.0', 'serving'], ['mid', '1.0.0', 'serving'], ['top', '1.0.0', 'serving']]);
+  assert.deepEqual(listed(sup), [['base', '1.0.0', 'serving'], ['mid', '1.0.0', 'serving'], ['top', '1.0.0', 'serving']]);
   assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'viaDependency', 'base', 'get'), { version: '1.0.0', count: 1 });
   const again = await sup.reload('base');
   assert.equal(again.ok, true, again.error?.message);
@@ -139,7 +144,7 @@ test('a lazy dependency a new version adds is started with its own code, and the
   const r = await sup.reload('app');
   assert.equal(r.ok, true, r.error?.message);
   assert.deepEqual(await sup.call('app', 'viaDependency', 'lib', 'inc'), { version: '1.0.0', count: 1 });
-  assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['app', '1.1.0', 'serving'], ['lib', '1.0.0', 'serving']]);
+  assert.deepEqual(listed(sup), [['app', '1.1.0', 'serving'], ['lib', '1.0.0', 'serving']]);
 });
 
 test('a lazy, not yet started member of the reload group that a new version starts depending on runs its new code afterwards', async (t) => {
@@ -206,7 +211,7 @@ export default definePlugin({
   assert.equal(failed.ok, false);
   assert.equal(failed.error?.step, 'setup');
   assert.deepEqual(await sup.call('app', 'viaDependency', 'dep', 'inc'), 1);
-  assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['app', '1.1.0', 'serving'], ['dep', '1.0.0', 'serving']]);
+  assert.deepEqual(listed(sup), [['app', '1.1.0', 'serving'], ['dep', '1.0.0', 'serving']]);
 });
 
 test('a new version whose dependsOn would close a cycle is refused before the pause, with force too, and the plugins keep serving', async (t) => {
@@ -221,7 +226,7 @@ test('a new version whose dependsOn would close a cycle is refused before the pa
     assert.match(r.error?.message ?? '', /package\.json: dependsOn forms a cycle: .*base.*top.*mid/);
     assert.equal(r.pauseMs, 0);
   }
-  assert.deepEqual(sup.list().map((p) => [p.name, p.version, p.status]).sort(), [['base', '1.0.0', 'serving'], ['mid', '1.0.0', 'serving'], ['top', '1.0.0', 'serving']]);
+  assert.deepEqual(listed(sup), [['base', '1.0.0', 'serving'], ['mid', '1.0.0', 'serving'], ['top', '1.0.0', 'serving']]);
   const all = await sup.reloadAll();
   assert.deepEqual(all.map((r) => [r.plugin, r.ok, r.error?.code]), [['base', false, 'PLUGVISOR_DEPENDENCY_CYCLE'], ['mid', false, 'PLUGVISOR_DEPENDENCY_CYCLE'], ['top', false, 'PLUGVISOR_DEPENDENCY_CYCLE']]);
   assert.deepEqual(await sup.call('top', 'viaDependency', 'mid', 'viaDependency', 'base', 'get'), { version: '1.0.0', count: 1 });

@@ -18,6 +18,10 @@ function tracked(state: Record<string, unknown>): { ctx: { state: Record<string,
   return { ctx, tracker };
 }
 
+function recordMap(n: number): Map<string, { hits: number }> {
+  return new Map(Array.from({ length: n }, (_, i) => [`k${i}`, { hits: 0 }]));
+}
+
 /** Pre-copy, run `change`, take the delta, and rebuild the state from both as a new worker would. */
 function roundTrip(state: Record<string, unknown>, change: (s: Record<string, unknown>) => void): { rebuilt: unknown; deltaBytes: number; now: unknown } {
   const { ctx, tracker } = tracked(state);
@@ -56,16 +60,30 @@ test('a large typed array that is deleted or replaced after the pre-copy', () =>
 });
 
 test('Map entries set, deleted and mutated in place after a get, and new top-level keys', () => {
-  const records = new Map<string, { hits: number }>([['a', { hits: 0 }], ['b', { hits: 0 }], ['c', { hits: 0 }]]);
-  const { rebuilt, now } = roundTrip({ records, small: new Uint8Array(8) }, (s) => {
-    const m = s['records'] as Map<string, { hits: number }>;
-    m.get('a')!.hits++;
-    m.delete('b');
-    m.set('d', { hits: 5 });
-    (s['small'] as Uint8Array)[3] = 9;
-    s['added'] = true;
-  });
-  assert.deepEqual(rebuilt, now);
+  const records = recordMap(10);
+  const { ctx, tracker } = tracked({ records, small: new Uint8Array(8) });
+  const staged = decodeState(tracker.precopy()) as { records: Map<string, { hits: number }> };
+  const stagedRecords = staged.records;
+  const m = ctx.state['records'] as Map<string, { hits: number }>;
+  m.get('k0')!.hits++;
+  m.delete('k1');
+  m.set('d', { hits: 5 });
+  (ctx.state['small'] as Uint8Array)[3] = 9;
+  ctx.state['added'] = true;
+  const rebuilt = applyDelta(staged, tracker.takeDelta()!) as typeof staged;
+  assert.deepEqual(rebuilt, ctx.state);
+  assert.equal(rebuilt.records, stagedRecords, 'the changed entries were set into the staged Map');
+});
+
+test('a Map most of whose entries changed crosses whole instead of entry by entry', () => {
+  const { ctx, tracker } = tracked({ records: recordMap(10) });
+  const staged = decodeState(tracker.precopy()) as { records: Map<string, { hits: number }> };
+  const stagedRecords = staged.records;
+  const m = ctx.state['records'] as Map<string, { hits: number }>;
+  for (let i = 0; i < 7; i++) m.get(`k${i}`)!.hits += i;
+  const rebuilt = applyDelta(staged, tracker.takeDelta()!) as typeof staged;
+  assert.deepEqual(rebuilt, ctx.state);
+  assert.notEqual(rebuilt.records, stagedRecords, 'a new Map replaced the staged one');
 });
 
 test('after a delta, or stop(), the state is plain again: no accessor is left behind', () => {

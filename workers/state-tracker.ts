@@ -37,6 +37,13 @@ export interface StateDelta {
 
 /** Views this large are diffed against the pre-copy; smaller ones are sent whole when read. */
 const DIFF_MIN_BYTES = 4 * 1024 * 1024;
+/**
+ * A Map most of whose entries changed is sent whole: entries one by one cost more to encode than
+ * the Map (about 1.3x), and setting them into the staged copy more than decoding a new one. Node
+ * 20, a Map of 8,625 records, medians: 50% changed, delta 9 ms (take + apply) vs whole 17 ms;
+ * 75% changed, 24 ms vs 16.5 ms.
+ */
+const WHOLE_MAP_SHARE = 0.6;
 
 export class StateTracker {
   #raw: unknown;
@@ -112,7 +119,7 @@ export class StateTracker {
     for (const [key, changes] of this.#maps) {
       const map = record[key];
       if (this.#dirty.has(key) || !(map instanceof Map)) continue;
-      if (changes.whole) {
+      if (changes.whole || changes.set.size + changes.deleted.size > WHOLE_MAP_SHARE * map.size) {
         delta.keys.push([key, map]);
         continue;
       }

@@ -531,11 +531,17 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   /** A direct MessagePort between the dependent's worker and each dependency's worker. */
   async #wireDependencies(dependsOn: Record<string, string>, targets?: ReadonlyMap<string, WorkerTransport>): Promise<PeerWiring[]> {
     const wirings: PeerWiring[] = [];
-    for (const dep of Object.keys(dependsOn)) {
-      const target = this.#requireDependency(dep);
-      const override = targets?.get(dep);
-      if (override === undefined) await target.ensureStarted();
-      wirings.push(await this.#openChannel(target, dep, override));
+    try {
+      for (const dep of Object.keys(dependsOn)) {
+        const target = this.#requireDependency(dep);
+        const override = targets?.get(dep);
+        if (override === undefined) await target.ensureStarted();
+        wirings.push(await this.#openChannel(target, dep, override));
+      }
+    } catch (err) {
+      // The channels opened so far would have no dependent: their dependencies stop serving them.
+      for (const wiring of wirings) wiring.port.close();
+      throw err;
     }
     return wirings;
   }

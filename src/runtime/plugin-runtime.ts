@@ -346,6 +346,9 @@ export class PluginRuntime implements ManagedPlugin {
       if (handoff !== undefined) transfer.push(handoff);
       return await transport.control('activate', { state, delta, handoff, fromVersion, peers, health }, timeoutMs, transfer);
     } catch (err) {
+      // Channels the request never carried would stay served by the dependencies (closing one
+      // that was transferred is a no-op).
+      for (const peer of peers) peer.port.close();
       throw activationError(this.name, err);
     }
   }

@@ -118,6 +118,12 @@ test('dev server: the contract routes against a real supervisor', { timeout: 30_
     assert.deepEqual(r.json, { result: { version: '1.0.0', count: 1 } });
     const none = await send(server, 'POST', '/api/plugins/versioned/commands/get', { body: { args: [] } });
     assert.deepEqual(none.json, { result: { version: '1.0.0', count: 1 } });
+    // No arguments may also be said with no body, an empty object, or a JSON content type and nothing.
+    for (const options of [{}, { body: {} }, { body: '', headers: { 'content-type': 'application/json' } }]) {
+      const bare = await send(server, 'POST', '/api/plugins/versioned/commands/get', options);
+      assert.equal(bare.status, 200, bare.text);
+      assert.deepEqual(bare.json, { result: { version: '1.0.0', count: 1 } });
+    }
   });
 
   await t.test('GET /api/plugins/:name/status includes health and commands', async () => {
@@ -140,7 +146,7 @@ test('dev server: the contract routes against a real supervisor', { timeout: 30_
     assert.equal(uncoded.json.error.name, 'TypeError');
   });
 
-  await t.test('POST /api/plugins/:name/reload returns the reload result; a failed one is 422 with code and step', async () => {
+  await t.test('POST /api/plugins/:name/reload returns the reload result; a failed one too (200, ok: false, code and step)', async () => {
     writeVersioned(dir, { version: '1.1.0' });
     const r = await send(server, 'POST', '/api/plugins/versioned/reload');
     assert.equal(r.status, 200, r.text);
@@ -153,8 +159,9 @@ test('dev server: the contract routes against a real supervisor', { timeout: 30_
 
     writeFileSync(join(dir, 'index.ts'), 'export default {{ not javascript');
     const failed = await send(server, 'POST', '/api/plugins/versioned/reload', { body: { force: true } });
-    assertError(failed, 422, 'PLUGVISOR_COMPILE_FAILED');
+    assert.equal(failed.status, 200, failed.text);
     assert.equal(failed.json.ok, false);
+    assert.equal(failed.json.error.code, 'PLUGVISOR_COMPILE_FAILED');
     assert.equal(failed.json.rolledBack, true);
     assert.equal(failed.json.error.step, 'compile');
     assert.match(failed.json.error.message, /index\.ts/);
@@ -166,7 +173,7 @@ test('dev server: the contract routes against a real supervisor', { timeout: 30_
 
   await t.test('POST /api/plugins loads, DELETE unloads', async () => {
     const loaded = await send(server, 'POST', '/api/plugins', { body: { path: fixture('lazy-start') } });
-    assert.equal(loaded.status, 201, loaded.text);
+    assert.equal(loaded.status, 200, loaded.text);
     assert.equal(loaded.json.name, 'lazy-start');
     assert.equal(loaded.json.activation, 'lazy');
     assert.equal(loaded.json.health, null, 'no worker yet, no health');
@@ -237,11 +244,6 @@ test('dev server: bad requests get 4xx with a PLUGVISOR_* code; unknown plugins 
   const call = '/api/plugins/versioned/commands/inc';
 
   assertError(await send(server, 'POST', call, { body: '{"args": [1,' }), 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
-  assertError(await send(server, 'POST', call, { body: '' }), 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
-  assertError(await send(server, 'POST', call), 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
-  const noArgs = await send(server, 'POST', call, { body: {} });
-  assertError(noArgs, 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
-  assert.match(noArgs.json.error.message, /args/);
   assertError(await send(server, 'POST', call, { body: { args: 5 } }), 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
   assertError(await send(server, 'POST', call, { body: { args: [], extra: 1 } }), 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
   assertError(await send(server, 'POST', call, { body: 'args=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'PLUGVISOR_HTTP_BAD_REQUEST');

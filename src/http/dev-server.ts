@@ -82,6 +82,14 @@ export async function createDevServer(sup: Supervisor, opts: DevServerOptions): 
     return payload;
   });
   app.setReplySerializer(toJson);
+  // A POST with a JSON content type and no body (fetch with a helper that always sets the header)
+  // means "no body", as it does without the header; fastify's own parser refuses it.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (String(body).trim() === '') done(null, undefined);
+    else parseJson(req, String(body), done);
+  });
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = errorResponse(err as Error);
     if (status >= 500) req.log.warn({ err, method: req.method, url: req.url, status }, 'dev server request failed');

@@ -27,10 +27,10 @@ const reloadSchema = {
 export function pluginRoutes(app: FastifyInstance, sup: Supervisor, latency: LatencyWindows): void {
   app.get('/api/plugins', async () => sup.list().map(pluginSummary));
 
-  app.post<{ Body: { path: string } | { fromPackage: string; version?: string } }>('/api/plugins', { schema: loadSchema, schemaErrorFormatter: loadBodyError }, async (req, reply) => {
+  app.post<{ Body: { path: string } | { fromPackage: string; version?: string } }>('/api/plugins', { schema: loadSchema, schemaErrorFormatter: loadBodyError }, async (req) => {
     const source: LoadSource = 'path' in req.body ? req.body.path : req.body;
     const info = await sup.load(source);
-    return reply.code(201).send(pluginStatus(info, await sup.health(info.name)));
+    return pluginStatus(info, await sup.health(info.name));
   });
 
   app.get<NameParams>('/api/plugins/:name/status', async (req) => {
@@ -42,9 +42,9 @@ export function pluginRoutes(app: FastifyInstance, sup: Supervisor, latency: Lat
     schema: reloadSchema,
     // An empty POST is a plain reload.
     preValidation: async (req) => void (req.body ??= {}),
-  }, async (req, reply) => {
-    const result = await sup.reload(req.params.name, req.body);
-    return reply.code(result.ok ? 200 : 422).send(reloadBody(result));
+  }, async (req) => {
+    // A reload the plugin made fail is still an answer (as sup.reload resolves it): 200 with ok: false.
+    return reloadBody(await sup.reload(req.params.name, req.body));
   });
 
   app.get<NameParams>('/api/plugins/:name/latency', async (req) => {

@@ -278,6 +278,11 @@ test('force skips validation but not the rollback', async (t) => {
   assert.equal(broken.ok, false);
   assert.equal(broken.rolledBack, true);
   assert.equal((await sup.call('app', 'get') as Answer).version, '1.1.0');
+  writeVersioned(app, { version: '1.2.0', name: 'app', dependsOn: { dep: '^9.0.0' }, hooks: `health() { return { ok: false }; },` });
+  const unhealthy = await sup.reload('app', { force: true });
+  assert.equal(unhealthy.error?.step, 'health', 'health() still decides the commit');
+  assert.equal(unhealthy.rolledBack, true);
+  assert.equal((await sup.call('app', 'get') as Answer).version, '1.1.0');
 });
 
 test('unknown plugin: reload rejects (misuse), it does not resolve ok: false', async (t) => {

@@ -370,7 +370,8 @@ async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string,
   slot.handoff = undefined;
   const { health, healthMs } = await step('activate', () => slot.worker!.activate(slot.next!, {
     state: slot.snapshot, delta: slot.delta, handoff, handoffWithinMs: busyBound(ctx, slot), fromVersion: slot.fromVersion, targets,
-    dependsOn: slot.build!.manifest.dependsOn, healthWithinMs: ctx.validate ? ctx.timeoutMs : undefined,
+    // health() gates the commit even when validation is skipped: force never skips the rollback.
+    dependsOn: slot.build!.manifest.dependsOn, healthWithinMs: ctx.timeoutMs,
   }));
   if (health !== undefined && health.ok !== true) {
     throw new StepError('health', new PlugvisorError('PLUGVISOR_HEALTH_FAILED',

@@ -374,3 +374,21 @@ test('a second host for the same project is refused while the first one answers'
   assert.match(second.stderr, new RegExp(`^plugvisor: PLUGVISOR_HOST_ALREADY_RUNNING: another plugvisor host \\(pid ${host.child.pid}\\) is running`));
   assert.equal((await cli(dir, ['plugins', 'call', 'counter', 'get'])).code, 0, 'the first host still answers');
 });
+
+test('start without config/hot-loading.yaml runs on the defaults; a --config that does not exist fails', async () => {
+  const bare = mkdtempSync(join(tmpdir(), 'plugvisor-cli-bare-'));
+  try {
+    const missing = await cli(bare, ['start', '--config', 'config/hot-loading.yaml']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^plugvisor: PLUGVISOR_CONFIG_NOT_FOUND: config file .*hot-loading\.yaml does not exist/);
+    const defaults = await startHost(bare);
+    try {
+      assert.match(defaults.stdout, /no config file: running with the default settings/);
+      assert.deepEqual(await cliJson(bare, ['plugins', 'list', '--json']), []);
+    } finally {
+      assert.equal(await defaults.stop(), 0);
+    }
+  } finally {
+    removeProject(bare);
+  }
+});

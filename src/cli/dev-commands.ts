@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { port } from './arguments.js';
 import { clientOptions, withHost, type ClientOptions } from './host-client.js';
 import { badArguments, print, printJson } from './output.js';
-import { DEFAULT_CONFIG, runHost } from './run-host.js';
+import { configGiven, DEFAULT_CONFIG, runHost } from './run-host.js';
 
 export function registerDevCommands(dev: Command): void {
   clientOptions(dev.command('mode')
@@ -32,7 +32,7 @@ export function registerDevCommands(dev: Command): void {
     .action(async (o: { port: number; host: string; hotReload?: boolean; config: string; devMode?: boolean }, command: Command) => {
       const devMode = o.devMode === true || command.parent?.parent?.opts<{ devMode?: boolean }>().devMode === true;
       await runHost({
-        config: o.config,
+        config: configGiven(command),
         devMode,
         hotReload: o.hotReload === true,
         extras: async (sup, channel) => {

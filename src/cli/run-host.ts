@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Command } from 'commander';
 import type { ControlChannel } from '../control/control-channel.js';
 import type { Supervisor } from '../supervisor.js';
 import { exitWithError } from './output.js';
@@ -13,8 +14,8 @@ import { exitWithError } from './output.js';
 export const DEFAULT_CONFIG = 'config/hot-loading.yaml';
 
 export interface HostRunOptions {
-  /** The config file, relative to the current folder. */
-  config: string;
+  /** The config file, relative to the current folder; undefined: DEFAULT_CONFIG, or the defaults when it is absent. */
+  config: string | undefined;
   devMode: boolean;
   /** Watch files and reload automatically, whatever the config says (dev server --hot-reload). */
   hotReload?: boolean;
@@ -22,11 +23,19 @@ export interface HostRunOptions {
   extras?(sup: Supervisor, channel: ControlChannel): Promise<() => Promise<void>>;
 }
 
+/** The --config a user gave, or undefined when it is commander's default. */
+export function configGiven(command: Command): string | undefined {
+  return command.getOptionValueSource('config') === 'default' ? undefined : command.opts<{ config: string }>().config;
+}
+
 export async function runHost(options: HostRunOptions): Promise<void> {
   const [{ Supervisor }, { ControlChannel }] = await Promise.all([import('../supervisor.js'), import('../control/control-channel.js')]);
-  const file = resolve(process.cwd(), options.config);
-  const config = options.hotReload === true ? await withWatching(file) : file;
+  const file = resolve(process.cwd(), options.config ?? DEFAULT_CONFIG);
+  // Only a file named on the command line must exist; without one a project runs on the defaults.
+  const absentDefault = options.config === undefined && !existsSync(file);
+  const config = options.hotReload === true ? await withWatching(file) : absentDefault ? {} : file;
   const sup = new Supervisor({ root: process.cwd(), config });
+  if (absentDefault) sup.log.info({ file }, 'no config file: running with the default settings and no plugins configured');
   // Switched on this way, development mode keeps the config file: its changes still apply live.
   if (options.devMode) sup.setDevelopmentMode(true);
   if (typeof config !== 'string' && existsSync(file)) {

@@ -3,7 +3,7 @@
  * SIGTERM; then drains calls in flight, disposes every plugin and exits 0.
  */
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG, runHost } from './run-host.js';
+import { configGiven, DEFAULT_CONFIG, runHost } from './run-host.js';
 
 export function registerStartCommand(program: Command): void {
   program
@@ -13,6 +13,6 @@ export function registerStartCommand(program: Command): void {
     .option('--dev-mode', 'development mode (debug logging, development features of the config)')
     .action(async (opts: { config: string; devMode?: boolean }, command: Command) => {
       const devMode = opts.devMode === true || command.parent?.opts<{ devMode?: boolean }>().devMode === true;
-      await runHost({ config: opts.config, devMode });
+      await runHost({ config: configGiven(command), devMode });
     });
 }

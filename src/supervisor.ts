@@ -49,8 +49,10 @@ type Commands = Record<string, (...args: any[]) => any>;
 
 /** Sees every call through call() and plugin(): `error` is undefined when it succeeded. */
 export type CallObserver = (plugin: string, command: string, durationMs: number, error: Error | undefined) => void;
-/** The caller's view of a plugin: every command returns a promise. */
-export type PluginProxy<T extends Commands> = { [K in keyof T]: (...args: Parameters<T[K]>) => Promise<Awaited<ReturnType<T[K]>>> };
+/** The caller's view of a plugin: every command returns a promise. T may be an interface (no index signature needed). */
+export type PluginProxy<T extends object = Commands> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
 
 export class Supervisor extends EventEmitter<SupervisorEventMap> {
   readonly log: Logger;
@@ -283,7 +285,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   }
 
   /** A proxy whose methods call the plugin's commands; it resolves the plugin by name on every call, so it stays valid across reloads. */
-  plugin<T extends Commands = Commands>(name: string): PluginProxy<T> {
+  plugin<T extends object = Commands>(name: string): PluginProxy<T> {
     return new Proxy({} as PluginProxy<T>, {
       get: (_target, prop) => {
         if (typeof prop !== 'string' || prop === 'then') return undefined;

@@ -2,11 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startSupervisor, tempDir, writePlugin } from './helpers.js';
 
+/** The caller's view, as an interface (npm test type-checks this file: an interface has no index signature). */
+interface CounterCommands {
+  get(): number;
+  increment(by?: number): number;
+}
+
 test('a stateful plugin keeps its state between calls, through call() and plugin()', async (t) => {
   const sup = await startSupervisor(t);
   await sup.load('plugins/counter');
   assert.equal(await sup.call('counter', 'increment', 5), 5);
-  const counter = sup.plugin<{ get(): number; increment(by?: number): number }>('counter');
+  const counter = sup.plugin<CounterCommands>('counter');
   assert.equal(await counter.get(), 5);
   assert.equal(await counter.increment(), 6);
 });

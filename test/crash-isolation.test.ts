@@ -53,12 +53,24 @@ test('a rejection without a code gets PLUGVISOR_COMMAND_FAILED and keeps name, m
   assert.equal(thrown.code, 'PLUGVISOR_COMMAND_FAILED');
   assert.match(thrown.message, /a bare string/);
 
+  // A thrown plain object keeps its message, code and fields.
+  const plain = await rejectionOf(sup.call('throws-with-code', 'throwObject'));
+  assert.ok(plain instanceof Error);
+  assert.equal(plain.code, 'E_PLAIN');
+  assert.equal(plain.message, 'a plain object');
+  assert.equal(plain['retryable'], true);
+  // The cause crosses too, and the plugin's own fields win over the host's additions.
+  const caused = await rejectionOf(sup.call('throws-with-code', 'throwWithCause'));
+  assert.equal((caused.cause as Error | undefined)?.message, 'inner');
+  assert.equal(caused['command'], 'its own command field');
+  assert.equal(caused['plugin'], 'throws-with-code');
+
   // The worker was never replaced: its state saw all three calls.
   assert.equal(await sup.call('throws-with-code', 'calls'), 3);
   const info = sup.info('throws-with-code');
   assert.equal(info.generation, 1);
   assert.equal(info.stats.restarts, 0);
-  assert.equal(info.stats.errors, 2);
+  assert.equal(info.stats.errors, 4);
 });
 
 test('an infinite loop times out, then the unresponsive worker is replaced and the plugin serves again', async (t) => {

@@ -13,29 +13,43 @@ export interface WireError {
 
 export function toWireError(err: unknown): WireError {
   if (!(err instanceof Error)) {
+    // A thrown object that looks like an error (`throw { code, message }`) keeps what it says.
+    if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
+      const { name } = err as { name?: unknown };
+      return { name: typeof name === 'string' ? name : 'Error', message: (err as { message: string }).message, code: codeOf(err), fields: ownFields(err) };
+    }
     return { name: 'Error', message: describeThrown(err), fields: thrownValueField(err) };
   }
-  const fields: Record<string, unknown> = {};
-  for (const key of Object.keys(err)) {
-    if (key === 'code' || key === 'name' || key === 'message' || key === 'stack') continue;
-    fields[key] = cloneableOrString((err as unknown as Record<string, unknown>)[key]);
-  }
-  const code = (err as { code?: unknown }).code;
-  return {
-    name: err.name,
-    message: err.message,
-    stack: err.stack,
-    code: typeof code === 'string' ? code : code === undefined ? undefined : String(code),
-    fields,
-  };
+  const fields = ownFields(err);
+  // Set by new Error(message, { cause }), and so not enumerable.
+  if (Object.hasOwn(err, 'cause') && !('cause' in fields)) fields['cause'] = cloneableOrString(err.cause);
+  return { name: err.name, message: err.message, stack: err.stack, code: codeOf(err), fields };
 }
 
-/** Rebuild an Error on the receiving side, with the original name, message, stack, code and fields. */
+function ownFields(value: object): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (key === 'code' || key === 'name' || key === 'message' || key === 'stack') continue;
+    fields[key] = cloneableOrString((value as Record<string, unknown>)[key]);
+  }
+  return fields;
+}
+
+function codeOf(value: object): string | undefined {
+  const { code } = value as { code?: unknown };
+  return typeof code === 'string' ? code : code === undefined || code === null ? undefined : String(code);
+}
+
+/**
+ * Rebuild an Error on the receiving side, with the original name, message, stack, code and fields.
+ * `extra` (which plugin, which command) never overwrites a field of the original's own.
+ */
 export function fromWireError(wire: WireError, fallbackCode: string, extra: Record<string, unknown> = {}): Error {
-  const err = new Error(wire.message);
+  const { cause, ...fields } = wire.fields;
+  const err = new Error(wire.message, 'cause' in wire.fields ? { cause } : undefined);
   Object.defineProperty(err, 'name', { value: wire.name, enumerable: false, configurable: true, writable: true });
   if (wire.stack !== undefined) err.stack = wire.stack;
-  Object.assign(err, wire.fields, extra);
+  Object.assign(err, extra, fields);
   (err as { code?: string }).code = wire.code ?? fallbackCode;
   return err;
 }

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { rejectionOf } from './expect.js';
 import { startSupervisor, tempDir, writePlugin } from './helpers.js';
 
-/** The caller's view, as an interface (npm test type-checks this file: an interface has no index signature). */
+/** The caller's view, as an interface (npm test type-checks this file: an interface has no index signature, and a method may be optional). */
 interface CounterCommands {
   get(): number;
-  increment(by?: number): number;
+  increment?(by?: number): number;
 }
 
 test('a stateful plugin keeps its state between calls, through call() and plugin()', async (t) => {
@@ -32,6 +34,30 @@ test('a dependency is called over ctx.plugins', async (t) => {
   await sup.call('greeter', 'setGreeting', 'Ada', 'Hi');
   assert.equal(await sup.call('greeter', 'greet', 'Ada'), 'Hi, Ada! (visit 1)');
   assert.equal(await sup.call('counter', 'get'), 1);
+});
+
+test('a dependency\'s error rethrown by its dependent reaches the host as the dependent\'s, code and fields kept', async (t) => {
+  const root = tempDir(t);
+  writePlugin(join(root, 'inner'), {
+    'package.json': { name: 'inner', version: '1.0.0', type: 'module', main: 'index.js' },
+    'index.js': `export default { commands: { fail() { throw Object.assign(new Error('inner failed'), { code: 'E_INNER', detail: 7 }); } } };`,
+  });
+  writePlugin(join(root, 'outer'), {
+    'package.json': { name: 'outer', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { dependsOn: { inner: '^1.0.0' } } },
+    'index.js': `export default { commands: {
+      relay: (ctx) => ctx.plugins.inner.fail(),
+      seen: async (ctx) => { try { await ctx.plugins.inner.fail(); } catch (err) { return { plugin: err.plugin, command: err.command }; } },
+    } };`,
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(join(root, 'inner'));
+  await sup.load(join(root, 'outer'));
+  const err = await rejectionOf(sup.call('outer', 'relay'));
+  assert.equal(err.code, 'E_INNER');
+  assert.equal(err['detail'], 7);
+  assert.equal(err['plugin'], 'outer');
+  assert.equal(err['command'], 'relay');
+  assert.deepEqual(await sup.call('outer', 'seen'), { plugin: 'inner', command: 'fail' }, 'inside the dependent, the error names the dependency');
 });
 
 test('ctx.log is a pino logger at the host log level, bound to the plugin and its worker generation, across reloads', async (t) => {

@@ -62,6 +62,10 @@ test('a rejection without a code gets PLUGVISOR_COMMAND_FAILED and keeps name, m
   // The cause crosses too, and the plugin's own fields win over the host's additions.
   const caused = await rejectionOf(sup.call('throws-with-code', 'throwWithCause'));
   assert.equal((caused.cause as Error | undefined)?.message, 'inner');
+  assert.equal((caused.cause as { code?: string } | undefined)?.code, 'E_INNER');
+  // A field that cannot be read is left out; the error still arrives and the worker lives on.
+  const unreadable = await rejectionOf(sup.call('throws-with-code', 'throwUnreadable'));
+  assert.equal(unreadable.message, 'has a getter that throws');
   assert.equal(caused['command'], 'its own command field');
   assert.equal(caused['plugin'], 'throws-with-code');
 
@@ -70,7 +74,7 @@ test('a rejection without a code gets PLUGVISOR_COMMAND_FAILED and keeps name, m
   const info = sup.info('throws-with-code');
   assert.equal(info.generation, 1);
   assert.equal(info.stats.restarts, 0);
-  assert.equal(info.stats.errors, 4);
+  assert.equal(info.stats.errors, 5);
 });
 
 test('an infinite loop times out, then the unresponsive worker is replaced and the plugin serves again', async (t) => {

@@ -88,7 +88,9 @@ export class PeerClient {
     const call = this.#calls.take(reply.id);
     if (call === undefined) return;
     if (reply.t === 'ok') call.resolve(reply.v);
-    else call.reject(fromWireError(reply.e, 'PLUGVISOR_COMMAND_FAILED', { plugin: this.#name, command: call.command }));
+    // The dependency's name stays readable but is not one of the error's own fields: a plugin that
+    // rethrows it reports it as its own error, with its own name.
+    else call.reject(fromWireError(reply.e, 'PLUGVISOR_COMMAND_FAILED', { plugin: this.#name, command: call.command }, false));
   }
 }
 

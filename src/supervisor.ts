@@ -51,7 +51,7 @@ type Commands = Record<string, (...args: any[]) => any>;
 export type CallObserver = (plugin: string, command: string, durationMs: number, error: Error | undefined) => void;
 /** The caller's view of a plugin: every command returns a promise. T may be an interface (no index signature needed). */
 export type PluginProxy<T extends object = Commands> = {
-  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+  [K in keyof T]-?: NonNullable<T[K]> extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
 
 export class Supervisor extends EventEmitter<SupervisorEventMap> {
@@ -571,7 +571,12 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       throw new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING', `plugin "${name}" has no running worker to open a dependency channel to`, { plugin: name });
     }
     const { port1, port2 } = new MessageChannel();
-    await server.control('servePeer', { port: port1 }, this.#timeoutMs(), [port1]);
+    try {
+      await server.control('servePeer', { port: port1 }, this.#timeoutMs(), [port1]);
+    } catch (err) {
+      port2.close(); // a worker that did get port1 (a late answer) stops serving it
+      throw err;
+    }
     return { name, port: port2, commands: server.shape.commands, callTimeoutMs: target.manifest.limits.callTimeoutMs };
   }
 

@@ -381,6 +381,9 @@ test('start without config/hot-loading.yaml runs on the defaults; a --config tha
     const missing = await cli(bare, ['start', '--config', 'config/hot-loading.yaml']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^plugvisor: PLUGVISOR_CONFIG_NOT_FOUND: config file .*hot-loading\.yaml does not exist/);
+    const watching = await cli(bare, ['dev', 'server', '--port', '0', '--hot-reload', '--config', 'nope.yaml']);
+    assert.equal(watching.code, 1);
+    assert.match(watching.stderr, /^plugvisor: PLUGVISOR_CONFIG_NOT_FOUND: config file .*nope\.yaml does not exist/);
     const defaults = await startHost(bare);
     try {
       assert.match(defaults.stdout, /no config file: running with the default settings/);

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ControlChannel } from '../control/control-channel.js';
 import type { Supervisor } from '../supervisor.js';
+import { PlugvisorError } from '../errors.js';
 import { exitWithError } from './output.js';
 
 export const DEFAULT_CONFIG = 'config/hot-loading.yaml';
@@ -33,6 +34,9 @@ export async function runHost(options: HostRunOptions): Promise<void> {
   const file = resolve(process.cwd(), options.config ?? DEFAULT_CONFIG);
   // Only a file named on the command line must exist; without one a project runs on the defaults.
   const absentDefault = options.config === undefined && !existsSync(file);
+  if (options.config !== undefined && !existsSync(file)) {
+    exitWithError(new PlugvisorError('PLUGVISOR_CONFIG_NOT_FOUND', `config file ${file} does not exist`, { file }));
+  }
   const config = options.hotReload === true ? await withWatching(file) : absentDefault ? {} : file;
   const sup = new Supervisor({ root: process.cwd(), config });
   if (absentDefault) sup.log.info({ file }, 'no config file: running with the default settings and no plugins configured');

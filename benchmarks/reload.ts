@@ -6,7 +6,9 @@
  *                    Float64Array (1 MB, 50 MB), reloaded with stateTransfer "full" and "delta"
  *                    (alternately: the manifest is rewritten with each reload), while a caller keeps
  *                    8 calls outstanding, each mutating 4 entries among 64 hot ones; for a Map, also
- *                    "delta" with the 4 entries spread over the whole state (a delta's worst case).
+ *                    "delta" with the 4 entries spread over the whole state (a delta's worst case);
+ *                    for the 1 MB states, also "delta" under a paced caller (PACED_CALLS_PER_SEC,
+ *                    whatever the answers: the CPUs idle between calls), beside the relay's floor.
  *                    Every reload rewrites the source (a new VERSION), as a user does. pauseMs
  *                    p50/p99, durationMs p50, phases, and the worst latency the caller saw.
  *   floors           bare worker start (new Worker → online → first reply); node:v8 serialise and
@@ -34,7 +36,7 @@ import { importStateGen, stateGenUrl, versionOf, writeRecPlugin, writeStatePlugi
 import { HttpLoad, httpJson, startHost, stopHost, type HostProcess } from './lib/http-host.js';
 import { PipelinedCaller, type Settled } from './lib/pipelined-caller.js';
 import { loadPlugvisor } from './lib/plugvisor.js';
-import { runsOf, type FloorSample, type LossLedger, type LossSample, type Plan, type RestartOp, type RestartResult, type Run, type StateResult, type StateVariant, type TsSample } from './lib/reload-model.js';
+import { PACED_CALLS_PER_SEC, runsOf, type CallerKind, type FloorSample, type LossLedger, type LossSample, type Plan, type RestartOp, type RestartResult, type Run, type StateResult, type StateVariant, type TsSample } from './lib/reload-model.js';
 import { reloadReport } from './lib/reload-report.js';
 import type { BenchScope, ScopeContext, ScopeResult } from './lib/scope.js';
 import { fmtInt } from './lib/stats.js';
@@ -86,8 +88,8 @@ interface LoadedState extends StateResult {
   floorWorker?: StateFloorWorker;
   /** The same pause without plugvisor, between two warm threads (the 1 MB Map only). */
   relay?: PauseRelayFloor;
-  /** One caller per key pattern: hot keys, and keys spread over the state. */
-  callers: { hot?: PipelinedCaller; spread?: PipelinedCaller };
+  /** One caller of each kind: hot keys, keys spread over the state, hot keys at a set rate. */
+  callers: Partial<Record<CallerKind, PipelinedCaller>>;
 }
 
 function writeState(p: LoadedState, mode: StateTransfer): void {
@@ -111,7 +113,7 @@ async function measureFloor(p: LoadedState): Promise<FloorSample> {
 async function reloadOnce(sup: Supervisor, p: LoadedState, run: Run, record: boolean): Promise<void> {
   p.version++;
   writeState(p, run.transfer);
-  const caller = p.callers[run.spread ? 'spread' : 'hot']!;
+  const caller = p.callers[run.caller]!;
   caller.markWindow();
   const r = await sup.reload(p.name);
   await caller.settle();
@@ -126,23 +128,29 @@ async function reloadOnce(sup: Supervisor, p: LoadedState, run: Run, record: boo
   });
 }
 
-function startTouchCaller(sup: Supervisor, p: LoadedState, spread: boolean, window: number): PipelinedCaller {
-  const key = spread ? 'spread' : 'hot';
-  const caller = (p.callers[key] ??= new PipelinedCaller((seq) => sup.call(p.name, 'touch', seq, spread), window));
+/** A caller of `kind`; paced, it may have as many calls outstanding as a pause lets pile up. */
+function newCaller(kind: CallerKind, call: (seq: number, spread: boolean) => Promise<unknown>, window: number): PipelinedCaller {
+  const spread = kind === 'spread';
+  if (kind === 'paced') return new PipelinedCaller((seq) => call(seq, false), PACED_MAX_OUTSTANDING, undefined, PACED_CALLS_PER_SEC);
+  return new PipelinedCaller((seq) => call(seq, spread), window);
+}
+
+function startTouchCaller(sup: Supervisor, p: LoadedState, kind: CallerKind, window: number): PipelinedCaller {
+  const caller = (p.callers[kind] ??= newCaller(kind, (seq, spread) => sup.call(p.name, 'touch', seq, spread), window));
   caller.start();
   return caller;
 }
 
-/** The reloads of one round for one state: the hot-key runs alternately, then the spread-key run (or the other way round). */
+/** The reloads of one round for one state, a block per caller: the hot-key runs alternately, then the others (or the other way round). */
 async function reloadRound(sup: Supervisor, p: LoadedState, plan: Plan, round: number): Promise<void> {
   const reloads = p.variant.large ? plan.reloadsPerRound.large : plan.reloadsPerRound.small;
-  const runs = runsOf(p.variant.kind);
-  const hot = runs.filter((r) => !r.spread);
+  const runs = runsOf(p.variant);
+  const hot = runs.filter((r) => r.caller === 'hot');
   if (round % 2 === 1) hot.reverse();
-  const blocks = [{ spread: false, runs: hot }, { spread: true, runs: runs.filter((r) => r.spread) }].filter((b) => b.runs.length > 0);
+  const blocks = (['hot', 'spread', 'paced'] as const).map((kind) => ({ kind, runs: kind === 'hot' ? hot : runs.filter((r) => r.caller === kind) })).filter((b) => b.runs.length > 0);
   if (round % 2 === 1) blocks.reverse();
   for (const block of blocks) {
-    const caller = startTouchCaller(sup, p, block.spread, plan.window);
+    const caller = startTouchCaller(sup, p, block.kind, plan.window);
     for (let k = 0; k < reloads; k++) for (const run of block.runs) await reloadOnce(sup, p, run, true);
     await caller.stop();
   }
@@ -150,12 +158,14 @@ async function reloadRound(sup: Supervisor, p: LoadedState, plan: Plan, round: n
 
 /** The variant whose delta pause has a target: the bare pause relay runs beside it. */
 const RELAY_VARIANT = 'map 1 MB';
+/** A paced caller's cap on calls outstanding: far above what a pause holds at its rate. */
+const PACED_MAX_OUTSTANDING = 512;
 /** Calling between two bare pauses: about what a reload's spawn and pre-copy take. */
 const RELAY_GAP_MS = 150;
 
-/** As many bare pauses as a round has reloads of a small state, under the same pipelined caller. */
-async function relayRound(relay: PauseRelayFloor, plan: Plan, record: boolean): Promise<number[]> {
-  const caller = new PipelinedCaller((seq) => relay.call(seq), plan.window);
+/** As many bare pauses as a round has reloads of a small state, under a caller of the same kind. */
+async function relayRound(relay: PauseRelayFloor, plan: Plan, record: boolean, kind: 'hot' | 'paced'): Promise<number[]> {
+  const caller = newCaller(kind, (seq) => relay.call(seq), plan.window);
   caller.start();
   const pauses: number[] = [];
   try {
@@ -205,7 +215,7 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
     // --- the state plugins
     for (const [i, variant] of VARIANTS.entries()) {
       const dir = join(tmp, `state-${i}`);
-      const p: LoadedState = { variant, name: `state-${i}`, dir, n: 0, version: 0, samples: [], floors: [], relayPauses: [], failures: [], callers: {} };
+      const p: LoadedState = { variant, name: `state-${i}`, dir, n: 0, version: 0, samples: [], floors: [], relayPauses: [], relayPacedPauses: [], failures: [], callers: {} };
       writeStatePlugin(dir, { name: p.name, version: versionOf(0), kind: variant.kind, n: 1, stateTransfer: 'full' });
       p.n = variant.kind === 'typed' ? variant.nominalBytes / 8 : recordsFor(await importStateGen(dir), variant.nominalBytes);
       writeState(p, 'full');
@@ -217,13 +227,13 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
     }
     // Warm-up: every path once (esbuild, both transfer modes, the floors), not recorded.
     for (const p of loaded) {
-      for (const run of runsOf(p.variant.kind)) {
-        const caller = startTouchCaller(sup, p, run.spread, plan.window);
+      for (const run of runsOf(p.variant)) {
+        const caller = startTouchCaller(sup, p, run.caller, plan.window);
         await reloadOnce(sup, p, run, false);
         await caller.stop();
       }
       await measureFloor(p);
-      if (p.relay !== undefined) await relayRound(p.relay, plan, false);
+      if (p.relay !== undefined) for (const kind of ['hot', 'paced'] as const) await relayRound(p.relay, plan, false, kind);
     }
     await bareWorkerStart();
     ctx.log('warm-up done');
@@ -235,7 +245,10 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
         workerStarts.push(await bareWorkerStart());
         p.floors.push(await measureFloor(p));
         await reloadRound(sup, p, plan, round);
-        if (p.relay !== undefined) p.relayPauses.push(...await relayRound(p.relay, plan, true));
+        if (p.relay !== undefined) {
+          p.relayPauses.push(...await relayRound(p.relay, plan, true, 'hot'));
+          p.relayPacedPauses.push(...await relayRound(p.relay, plan, true, 'paced'));
+        }
       }
       ctx.log(`round ${round + 1}/${plan.rounds} done (load ${loadAvg()})`);
     }
@@ -243,7 +256,7 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
     const stateChecks = [];
     for (const p of loaded) {
       const s = (await sup.call(p.name, 'sum')) as { hits: number; touches: number };
-      const callers = [p.callers.hot, p.callers.spread].filter((c) => c !== undefined);
+      const callers = Object.values(p.callers);
       const answered = callers.reduce((n, c) => n + c.answered, 0);
       const failed = callers.reduce((n, c) => n + c.failed, 0);
       stateChecks.push({ variant: p.variant.id, touchesAnswered: answered, touchesFailed: failed, touchesInState: s.touches, hitsInState: s.hits, ok: s.touches === answered && s.hits === 4 * answered && failed === 0 });
@@ -315,7 +328,7 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
   } finally {
     for (const c of callers) await c.stop();
     for (const p of loaded) {
-      for (const c of [p.callers.hot, p.callers.spread]) await c?.stop();
+      for (const c of Object.values(p.callers)) await c.stop();
       await p.floorWorker?.close();
       await p.relay?.close();
     }

@@ -3,6 +3,9 @@
  * as it runs, numbering its calls 0, 1, 2, … across stop() and start(). It watches what a user of
  * the plugin would feel during a reload: the worst latency of the calls that settle in a window of
  * time (markWindow() … settle()).
+ *
+ * Paced (`ratePerSec`), it issues calls at that rate instead, whether or not earlier ones have
+ * settled (at most `window` outstanding): a caller that leaves the machine idle between calls.
  */
 
 export type Settled = { ok: true; value: unknown } | { ok: false; error: Error };
@@ -12,6 +15,8 @@ export class PipelinedCaller {
   readonly #window: number;
   /** Called in the order calls settle, with the seq each was issued with. */
   readonly #onSettled: (seq: number, result: Settled) => void;
+  readonly #ratePerSec: number | undefined;
+  #pacer: ReturnType<typeof setInterval> | undefined;
   #running = false;
   #nextSeq = 0;
   #settledCount = 0;
@@ -24,10 +29,11 @@ export class PipelinedCaller {
   failed = 0;
   readonly errors: string[] = [];
 
-  constructor(call: (seq: number) => Promise<unknown>, window: number, onSettled: (seq: number, result: Settled) => void = () => {}) {
+  constructor(call: (seq: number) => Promise<unknown>, window: number, onSettled: (seq: number, result: Settled) => void = () => {}, ratePerSec?: number) {
     this.#call = call;
     this.#window = window;
     this.#onSettled = onSettled;
+    this.#ratePerSec = ratePerSec;
   }
 
   get issued(): number {
@@ -37,12 +43,25 @@ export class PipelinedCaller {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    for (let i = this.#inFlight; i < this.#window; i++) this.#issue();
+    if (this.#ratePerSec === undefined) {
+      for (let i = this.#inFlight; i < this.#window; i++) this.#issue();
+      return;
+    }
+    const t0 = performance.now();
+    const seq0 = this.#nextSeq;
+    const perMs = this.#ratePerSec / 1000;
+    // A 1 ms timer fires about every 1.1 ms: each tick issues what the rate owes since start().
+    this.#pacer = setInterval(() => {
+      const due = Math.floor((performance.now() - t0) * perMs) - (this.#nextSeq - seq0);
+      for (let i = 0; i < due && this.#inFlight < this.#window; i++) this.#issue();
+    }, 1);
   }
 
   /** Stop issuing; resolves once every call issued has settled. */
   stop(): Promise<void> {
     this.#running = false;
+    clearInterval(this.#pacer);
+    this.#pacer = undefined;
     if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => (this.#idle = resolve));
   }
@@ -98,8 +117,9 @@ export class PipelinedCaller {
         return false;
       });
     }
-    if (this.#running) this.#issue();
-    else if (this.#inFlight === 0 && this.#idle !== undefined) {
+    if (this.#running) {
+      if (this.#ratePerSec === undefined) this.#issue();
+    } else if (this.#inFlight === 0 && this.#idle !== undefined) {
       const idle = this.#idle;
       this.#idle = undefined;
       idle();

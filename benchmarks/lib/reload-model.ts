@@ -9,20 +9,30 @@ import type { OperationImpact } from './http-host.js';
 export type Phases = ReloadPhases;
 
 /**
- * How a state plugin is reloaded: its transfer mode, and where the caller's mutations land. A full
- * copy does not care where they land; a Float64Array is always sent whole (delta transfer tracks
- * top-level keys and Map entries, and a typed array read through its key counts as changed).
+ * Who calls while a reload runs: `hot` keeps the window full, each call mutating hot entries;
+ * `spread` the same, with the entries anywhere in the state; `paced` issues hot-entry calls at
+ * PACED_CALLS_PER_SEC, leaving the CPUs idle between them.
+ */
+export type CallerKind = 'hot' | 'spread' | 'paced';
+export const PACED_CALLS_PER_SEC = 5_000;
+
+/**
+ * How a state plugin is reloaded: its transfer mode, and who calls meanwhile. A full copy does not
+ * care where the mutations land; a Float64Array is always sent whole below 4 MB (delta transfer
+ * tracks top-level keys and Map entries, and a typed array read through its key counts as changed).
  */
 export const RUNS = [
-  { id: 'full', transfer: 'full', spread: false, label: 'full' },
-  { id: 'delta', transfer: 'delta', spread: false, label: 'delta' },
-  { id: 'delta-spread', transfer: 'delta', spread: true, label: 'delta, keys spread' },
-] as const satisfies ReadonlyArray<{ id: string; transfer: StateTransfer; spread: boolean; label: string }>;
+  { id: 'full', transfer: 'full', caller: 'hot', label: 'full' },
+  { id: 'delta', transfer: 'delta', caller: 'hot', label: 'delta' },
+  { id: 'delta-spread', transfer: 'delta', caller: 'spread', label: 'delta, keys spread' },
+  { id: 'delta-paced', transfer: 'delta', caller: 'paced', label: 'delta, paced caller' },
+] as const satisfies ReadonlyArray<{ id: string; transfer: StateTransfer; caller: CallerKind; label: string }>;
 export type Run = (typeof RUNS)[number];
 export type RunId = Run['id'];
 
-export function runsOf(kind: StateKind): Run[] {
-  return RUNS.filter((r) => !(kind === 'typed' && r.spread));
+/** Keys spread only for a Map (a typed array has no entries to spread over); the paced caller on the 1 MB states. */
+export function runsOf(variant: { kind: StateKind; nominalBytes: number }): Run[] {
+  return RUNS.filter((r) => !(variant.kind === 'typed' && r.caller === 'spread') && !(r.caller === 'paced' && variant.nominalBytes !== 1024 ** 2));
 }
 
 /** The phases of a reload, in order (ReloadResult.phases). */
@@ -79,8 +89,9 @@ export interface StateResult {
   n: number;
   samples: ReloadSample[];
   floors: FloorSample[];
-  /** The bare pause relay's pauses under the same load (the 1 MB Map only), ms. */
+  /** The bare pause relay's pauses under the same load (the 1 MB Map only), ms: the window kept full, and paced. */
   relayPauses: number[];
+  relayPacedPauses: number[];
   failures: string[];
 }
 

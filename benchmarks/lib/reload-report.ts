@@ -3,7 +3,7 @@
  * reload.ts measured. Every number printed is also in `data`.
  */
 import { HOT_KEYS, type StateKind } from './bench-plugins.js';
-import { PHASES, RUNS, runsOf, type LossResult, type Phases, type Plan, type RestartOp, type RestartResult, type RunId, type StateResult, type TsSample } from './reload-model.js';
+import { PACED_CALLS_PER_SEC, PHASES, RUNS, runsOf, type LossResult, type Phases, type Plan, type RestartOp, type RestartResult, type RunId, type StateResult, type TsSample } from './reload-model.js';
 import type { ScopeResult, Table, TargetCheck } from './scope.js';
 import { HttpLoad } from './http-host.js';
 import { logLogChart } from './svg-chart.js';
@@ -33,12 +33,14 @@ export interface RunStats {
 export interface VariantStats {
   id: string;
   kind: StateKind;
+  nominalBytes: number;
   n: number;
   floors: { bytes: number; serializeMs: number; deserializeMs: number; transferMs: number; workerDeserializeMs: number; samples: number };
   floorMs: number;
   freshFloorMs: number;
-  /** The same pause without plugvisor, between two warm threads, under the same caller (see PauseRelayFloor). */
+  /** The same pause without plugvisor, between two warm threads, under the same caller (see PauseRelayFloor); and under the paced caller. */
   relayPauseMs?: MsStats;
+  relayPacedPauseMs?: MsStats;
   runs: Partial<Record<RunId, RunStats>>;
   failures: string[];
 }
@@ -66,7 +68,7 @@ export function reloadReport(
     };
     const floorMs = floors.serializeMs + floors.transferMs + floors.deserializeMs;
     const freshFloorMs = floors.serializeMs + floors.transferMs + floors.workerDeserializeMs;
-    const runs = Object.fromEntries(runsOf(p.variant.kind).map((run) => {
+    const runs = Object.fromEntries(runsOf(p.variant).map((run) => {
       const s = p.samples.filter((x) => x.run === run.id);
       return [run.id, {
         label: run.label,
@@ -79,14 +81,14 @@ export function reloadReport(
         phases: Object.fromEntries(PHASES.map((ph) => [ph, round(medianOf(s.map((x) => x.phases[ph])), 3)])) as Record<keyof Phases, number>,
       }];
     })) as Partial<Record<RunId, RunStats>>;
-    const relayPauseMs = p.relayPauses.length > 0 ? msStats(p.relayPauses) : undefined;
-    return { id: p.variant.id, kind: p.variant.kind, n: p.n, floors, floorMs, freshFloorMs, ...(relayPauseMs === undefined ? {} : { relayPauseMs }), runs, failures: p.failures };
+    const relay = p.relayPauses.length > 0 ? { relayPauseMs: msStats(p.relayPauses), relayPacedPauseMs: msStats(p.relayPacedPauses) } : {};
+    return { id: p.variant.id, kind: p.variant.kind, nominalBytes: p.variant.nominalBytes, n: p.n, floors, floorMs, freshFloorMs, ...relay, runs, failures: p.failures };
   });
 
   const pauseTable: Table = {
     title: `pause a caller sees, by state (${plan.window} calls outstanding, each mutating 4 entries among ${HOT_KEYS} hot ones, or spread)`,
     columns: ['state', 'serialised', 'transfer', 'reloads', 'pause p50 ms', 'pause p99 ms', 'pause max ms', 'duration p50 ms', 'caller worst p50 ms', 'caller worst max ms', 'bytes in pause', 'floor ms', 'pause / floor'],
-    rows: perVariant.flatMap((v) => runsOf(v.kind).map((run) => {
+    rows: perVariant.flatMap((v) => runsOf(v).map((run) => {
       const m = v.runs[run.id]!;
       return [
         v.id, fmtBytes(v.floors.bytes), run.label, m.reloads, fmtMs(m.pauseMs.p50), fmtMs(m.pauseMs.p99), fmtMs(m.pauseMs.max), fmtMs(m.durationMs.p50),
@@ -96,15 +98,17 @@ export function reloadReport(
     note: 'pause: pauseMs, how long new calls were held on the host. caller worst: the slowest call that settled during each reload,\n' +
       'as the caller measured it (it includes the pre-copy of a delta transfer, which runs on the old worker\'s thread).\n' +
       'floor: plain node:v8 serialise + transfer + deserialise (one thread, medians, see floors); plugvisor carries typed arrays of 16 KB+ out of line, so it can beat it. p99 is nearest-rank: with few reloads it is the largest.\n' +
-      'keys spread: each call mutates 4 entries anywhere in the Map, so the changes made during the pre-copy are most of the Map.' +
+      'keys spread: each call mutates 4 entries anywhere in the Map, so the changes made during the pre-copy are most of the Map.\n' +
+      `paced caller: ${fmtInt(PACED_CALLS_PER_SEC)} calls/s (hot entries) whatever the answers, instead of a full window: the CPUs are idle between calls.` +
       perVariant.filter((v) => v.relayPauseMs !== undefined).map((v) => `\nbare pause relay, ${v.id}: the same chain of messages between two warm threads, no plugvisor, under the same caller ` +
-        `(benchmarks/workers/pause-relay-worker.mjs): p50 ${fmtMs(v.relayPauseMs!.p50)} ms, p99 ${fmtMs(v.relayPauseMs!.p99)} ms, max ${fmtMs(v.relayPauseMs!.max)} ms, ${v.relayPauseMs!.n} pauses.`).join(''),
+        `(benchmarks/workers/pause-relay-worker.mjs): p50 ${fmtMs(v.relayPauseMs!.p50)} ms, p99 ${fmtMs(v.relayPauseMs!.p99)} ms, max ${fmtMs(v.relayPauseMs!.max)} ms, ${v.relayPauseMs!.n} pauses; ` +
+        `under the paced caller: p50 ${fmtMs(v.relayPacedPauseMs!.p50)} ms, p99 ${fmtMs(v.relayPacedPauseMs!.p99)} ms, max ${fmtMs(v.relayPacedPauseMs!.max)} ms.`).join(''),
   };
 
   const phaseTable: Table = {
     title: 'reload duration by phase (median ms; the pause is drain … swap)',
     columns: ['state', 'transfer', ...PHASES, 'duration'],
-    rows: perVariant.flatMap((v) => runsOf(v.kind).map((run) => {
+    rows: perVariant.flatMap((v) => runsOf(v).map((run) => {
       const m = v.runs[run.id]!;
       return [v.id, run.label, ...PHASES.map((ph) => fmtMs(m.phases[ph])), fmtMs(m.durationMs.p50)];
     })),
@@ -208,11 +212,13 @@ export function reloadReport(
         pass: m.pauseMs.p50 <= SPREAD_VS_FULL * full,
       };
     }
+    const paced = run === 'delta-paced';
+    const relay = paced ? v.relayPacedPauseMs : v.relayPauseMs;
     return {
-      name: `delta pause, ${v.id}`,
+      name: `delta pause, ${v.id}${paced ? `, ${fmtInt(PACED_CALLS_PER_SEC)} calls/s` : ''}`,
       target: `p99 < ${DELTA_1MB_P99_MS} ms`,
       measured: `p99 ${fmtMs(m.pauseMs.p99)} ms (p50 ${fmtMs(m.pauseMs.p50)} ms, max ${fmtMs(m.pauseMs.max)} ms, ${m.reloads} reloads, ${fmtBytes(m.stateBytes)} in the pause; caller's worst call p50 ${fmtMs(m.callerWorstMs.p50)} ms` +
-        (v.relayPauseMs === undefined ? ')' : `; bare pause relay under the same load: p50 ${fmtMs(v.relayPauseMs.p50)} ms, p99 ${fmtMs(v.relayPauseMs.p99)} ms)`),
+        (relay === undefined ? ')' : `; bare pause relay under the same load: p50 ${fmtMs(relay.p50)} ms, p99 ${fmtMs(relay.p99)} ms)`),
       pass: m.pauseMs.p99 < DELTA_1MB_P99_MS,
     };
   };
@@ -232,7 +238,7 @@ export function reloadReport(
         pass: pause <= FULL_COPY_VS_FLOOR * v.floorMs,
       };
     }),
-    ...perVariant.filter((v) => v.id.endsWith(' 1 MB')).flatMap((v) => runsOf(v.kind).filter((r) => r.transfer === 'delta').map((r) => deltaTarget(v, r.id))),
+    ...perVariant.filter((v) => v.id.endsWith(' 1 MB')).flatMap((v) => runsOf(v).filter((r) => r.transfer === 'delta').map((r) => deltaTarget(v, r.id))),
     {
       name: 'TS plugin reload',
       target: `durationMs p50 < ${TS_RELOAD_P50_MS} ms`,

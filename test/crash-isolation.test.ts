@@ -66,6 +66,10 @@ test('a rejection without a code gets PLUGVISOR_COMMAND_FAILED and keeps name, m
   // A field that cannot be read is left out; the error still arrives and the worker lives on.
   const unreadable = await rejectionOf(sup.call('throws-with-code', 'throwUnreadable'));
   assert.equal(unreadable.message, 'has a getter that throws');
+  const badName = await rejectionOf(sup.call('throws-with-code', 'throwBadName'));
+  assert.equal(badName.message, 'bad name');
+  assert.equal(badName.code, 'E_NAME');
+  assert.equal((badName.cause as { code?: string } | undefined)?.code, 'E_ASSIGNED');
   assert.equal(caused['command'], 'its own command field');
   assert.equal(caused['plugin'], 'throws-with-code');
 
@@ -74,7 +78,7 @@ test('a rejection without a code gets PLUGVISOR_COMMAND_FAILED and keeps name, m
   const info = sup.info('throws-with-code');
   assert.equal(info.generation, 1);
   assert.equal(info.stats.restarts, 0);
-  assert.equal(info.stats.errors, 5);
+  assert.equal(info.stats.errors, 6);
 });
 
 test('an infinite loop times out, then the unresponsive worker is replaced and the plugin serves again', async (t) => {

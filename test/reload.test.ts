@@ -140,12 +140,13 @@ test('a client channel from connect() survives reloads, messages sent during the
   assert.ok(received.slice(firstNew).every((r) => r.version === '2.0.0'), 'never the old version after the new one');
 });
 
-const failures: Array<{ what: string; step: string; code: string; write(dir: string): void; config?: Record<string, unknown> }> = [
+const failures: Array<{ what: string; step: string; code: string; message?: RegExp; write(dir: string): void; config?: Record<string, unknown> }> = [
   { what: 'a syntax error', step: 'compile', code: 'PLUGVISOR_COMPILE_FAILED', write: (d) => writeFileSync(join(d, 'index.ts'), 'export default {{') },
   { what: 'an unresolvable import', step: 'compile', code: 'PLUGVISOR_COMPILE_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', prelude: `import 'no-such-package-anywhere';` }) },
   { what: 'an import that throws', step: 'load', code: 'PLUGVISOR_PLUGIN_LOAD_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', prelude: `throw new Error('boom at import');` }) },
   { what: 'a module without commands', step: 'load', code: 'PLUGVISOR_PLUGIN_INVALID', write: (d) => writeFileSync(join(d, 'index.ts'), 'export default { state: () => ({}) };') },
   { what: 'a failing setup', step: 'setup', code: 'PLUGVISOR_SETUP_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `setup() { throw new Error('setup says no'); },` }) },
+  { what: 'a setup that throws a plain object', step: 'setup', code: 'PLUGVISOR_SETUP_FAILED', message: /plain setup failure/, write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `setup() { throw { code: 'E_PLAIN', message: 'plain setup failure' }; },` }) },
   { what: 'a failing health', step: 'health', code: 'PLUGVISOR_HEALTH_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `health() { return { ok: false, why: 'not today' }; },` }) },
   { what: 'a throwing health', step: 'health', code: 'PLUGVISOR_HEALTH_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `health() { throw new Error('health blew up'); },` }) },
   { what: 'a failing migrate', step: 'migrate', code: 'PLUGVISOR_MIGRATE_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `migrate() { throw new Error('cannot migrate'); },` }) },
@@ -169,6 +170,7 @@ for (const f of failures) {
     assert.equal(r.rolledBack, true);
     assert.equal(r.error?.code, f.code, r.error?.message);
     assert.equal(r.error?.step, f.step, r.error?.message);
+    if (f.message !== undefined) assert.match(r.error?.message ?? '', f.message);
     assert.deepEqual(await pending, { version: '1.0.0', count: 2 });
     assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.0', count: 2 });
     assert.equal(sup.info('versioned').status, 'serving');

@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import type { ControlOp, ControlOps, HandedState, HealthReport, PeerWiring } from '../src/protocol/messages.js';
 import { imageSize, imageTransferList } from '../src/protocol/state-image.js';
+import { asError } from '../src/protocol/wire-error.js';
 import type { PluginContext, PluginDefinition, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { createPluginProxy, PeerClient } from './peer-client.js';
 import type { RpcServer } from './rpc-server.js';
@@ -33,8 +34,7 @@ export class Transfer<T = unknown> {
 }
 
 function withStep(err: unknown, step: string): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return Object.assign(e, { step });
+  return Object.assign(asError(err), { step });
 }
 
 /** Tags an error with the step that threw (restore, migrate, setup, health…), so the host can report it. */

@@ -11,7 +11,7 @@ import { workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { PluginContext, PluginDefinition } from '../src/protocol/plugin-definition.js';
 import type { PoolResult, PoolTask, PoolWorkerData } from '../src/protocol/pool.js';
-import { toWireError, type WireError } from '../src/protocol/wire-error.js';
+import { asError, toWireError, type WireError } from '../src/protocol/wire-error.js';
 import { loadPlugin, shapeOf } from './load-plugin.js';
 
 const data = workerData as PoolWorkerData;
@@ -27,8 +27,7 @@ async function atStep<T>(step: string, run: () => T | Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    throw Object.assign(e, { step });
+    throw Object.assign(asError(err), { step });
   }
 }
 

@@ -27,8 +27,14 @@ export class RpcServer {
   /** An outbox for replies on `port`, whose uncloneable results turn into errors. */
   createOutbox(port: MessagePort): Outbox<Reply> {
     const outbox: Outbox<Reply> = new Outbox<Reply>(port, (reply, err) => {
-      if (reply.t !== 'ok') throw err;
-      const e = new Error(`plugin "${this.#ctx.name}": the result of the call could not be cloned: ${(err as Error).message}`);
+      const why = (err as Error).message;
+      if (reply.t !== 'ok') {
+        // toWireError's output clones; should it not, the caller still gets an answer with the code.
+        const e = { name: 'Error', message: `plugin "${this.#ctx.name}": its error could not be cloned: ${why}`, code: reply.e.code, fields: {} };
+        port.postMessage({ t: 'err', id: reply.id, g: reply.g, e } satisfies ErrMessage);
+        return;
+      }
+      const e = new Error(`plugin "${this.#ctx.name}": the result of the call could not be cloned: ${why}`);
       (e as Error & { code: string }).code = 'PLUGVISOR_RESULT_NOT_CLONEABLE';
       port.postMessage({ t: 'err', id: reply.id, g: reply.g, e: toWireError(e) } satisfies ErrMessage);
     });

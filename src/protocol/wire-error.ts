@@ -17,8 +17,9 @@ export interface WireError {
 const MAX_CAUSE_DEPTH = 4;
 
 /**
- * Never throws: it runs where the plugin's own error is being reported, and a getter that throws
- * there would crash the worker with the error it was reporting.
+ * Never throws, and returns only cloneable values: it runs where the plugin's own error is being
+ * reported, and a getter that throws or a field that cannot be cloned there would crash the worker
+ * with the error it was reporting. A part that cannot be read is left out, not the whole error.
  */
 export function toWireError(err: unknown, depth = 0): WireError {
   try {
@@ -28,30 +29,54 @@ export function toWireError(err: unknown, depth = 0): WireError {
   }
 }
 
+/** A thrown value as an Error (a plain `{ code, message }` keeps both): for code that tags errors. */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : fromWireError(toWireError(thrown), undefined);
+}
+
 function flatten(err: unknown, depth: number): WireError {
-  if (!(err instanceof Error)) {
-    // A thrown object that looks like an error (`throw { code, message }`) keeps what it says; it
-    // has no stack of its own, and the receiving side's would point at the wrong place.
-    if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
-      const { name: given, message } = err as { name?: unknown; message: string };
-      const name = typeof given === 'string' ? given : 'Error';
-      return { name, message, stack: `${name}: ${message}`, code: codeOf(err), fields: ownFields(err) };
-    }
+  const isError = err instanceof Error;
+  // A thrown object that looks like an error (`throw { code, message }`) keeps what it says.
+  if (!isError && !(err !== null && typeof err === 'object' && typeof read(err, 'message') === 'string')) {
     return { name: 'Error', message: describeThrown(err), fields: thrownValueField(err) };
   }
-  const wire: WireError = { name: err.name, message: err.message, stack: err.stack, code: codeOf(err), fields: ownFields(err) };
-  // Set by new Error(message, { cause }), and so not enumerable.
-  if (Object.hasOwn(err, 'cause') && !('cause' in wire.fields)) {
-    if (err.cause instanceof Error && depth < MAX_CAUSE_DEPTH) wire.cause = toWireError(err.cause, depth + 1);
-    else wire.fields['cause'] = cloneableOrString(err.cause);
+  const e = err as object;
+  const name = stringOr(read(e, 'name'), 'Error');
+  const message = stringOr(read(e, 'message'), '');
+  const stack = read(e, 'stack');
+  const wire: WireError = {
+    name,
+    message,
+    // A plain object has no stack of its own, and the receiving side's would point at the wrong place.
+    stack: isError ? (typeof stack === 'string' ? stack : undefined) : `${name}: ${message}`,
+    code: codeOf(e),
+    fields: ownFields(e),
+  };
+  if (Object.hasOwn(e, 'cause')) {
+    const cause = read(e, 'cause');
+    if (cause instanceof Error && depth < MAX_CAUSE_DEPTH) wire.cause = toWireError(cause, depth + 1);
+    else wire.fields['cause'] = cloneableOrString(cause);
   }
   return wire;
+}
+
+function read(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
 }
 
 function ownFields(value: object): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
-    if (key === 'code' || key === 'name' || key === 'message' || key === 'stack') continue;
+    // cause crosses on its own (an Error cause as an error), however it was set
+    if (key === 'code' || key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue;
     try {
       fields[key] = cloneableOrString((value as Record<string, unknown>)[key]);
     } catch {
@@ -62,8 +87,14 @@ function ownFields(value: object): Record<string, unknown> {
 }
 
 function codeOf(value: object): string | undefined {
-  const { code } = value as { code?: unknown };
-  return typeof code === 'string' ? code : code === undefined || code === null ? undefined : String(code);
+  const code = read(value, 'code');
+  if (typeof code === 'string') return code;
+  if (code === undefined || code === null) return undefined;
+  try {
+    return String(code);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -79,7 +110,9 @@ export function fromWireError(wire: WireError, fallbackCode: string | undefined,
   Object.defineProperty(err, 'name', { value: wire.name, enumerable: false, configurable: true, writable: true });
   if (wire.stack !== undefined) err.stack = wire.stack;
   for (const [key, value] of Object.entries(context)) {
-    if (!Object.hasOwn(fields, key)) Object.defineProperty(err, key, { value, enumerable: contextVisible, configurable: true, writable: true });
+    if (fields[key] !== undefined) continue;
+    delete fields[key];
+    Object.defineProperty(err, key, { value, enumerable: contextVisible, configurable: true, writable: true });
   }
   Object.assign(err, fields);
   const code = wire.code ?? fallbackCode;
@@ -89,11 +122,7 @@ export function fromWireError(wire: WireError, fallbackCode: string | undefined,
 
 function describeThrown(value: unknown): string {
   if (typeof value === 'string') return value;
-  try {
-    return `non-error thrown: ${JSON.stringify(value)}`;
-  } catch {
-    return `non-error thrown: ${String(value)}`;
-  }
+  return `non-error thrown: ${safeText(value, true)}`;
 }
 
 function thrownValueField(value: unknown): Record<string, unknown> {
@@ -105,6 +134,22 @@ function cloneableOrString(value: unknown): unknown {
   try {
     return structuredClone(value);
   } catch {
+    return safeText(value, false);
+  }
+}
+
+/** JSON where asked and possible, else String(), else the object's tag: a null-prototype object or a proxy refuses String(). */
+function safeText(value: unknown, json: boolean): string {
+  try {
+    const text = json ? JSON.stringify(value) : undefined;
+    if (text !== undefined) return text;
+  } catch { /* fall through */ }
+  try {
     return String(value);
+  } catch { /* fall through */ }
+  try {
+    return Object.prototype.toString.call(value);
+  } catch {
+    return '[unreadable]';
   }
 }

@@ -74,6 +74,12 @@ test("a command's error keeps its name, message, stack, code and own fields", as
   assert.equal(plain.name, 'TypeError');
   assert.equal(plain.message, 'plain failure');
   assert.equal(plain.code, 'PLUGVISOR_COMMAND_FAILED');
+
+  const own = await rejection(sup.call('pool-basic', 'failStep'));
+  assert.equal(own.code, 'PLUGVISOR_COMMAND_FAILED', 'a command error, not a failed setup');
+  assert.equal(own.message, 'step 2 of the workflow failed');
+  assert.equal(own.step, 'setup');
+  assert.equal(own.command, 'failStep');
 });
 
 test('arguments or results that cannot be cloned fail only their call', async (t) => {

@@ -56,7 +56,7 @@ export default async function runTask(task: PoolTask): Promise<PoolResult> {
   try {
     loaded = await ready;
   } catch (err) {
-    return { ok: false, e: withCode(toWireError(err), 'PLUGVISOR_PLUGIN_LOAD_FAILED') };
+    return { ok: false, e: withCode(toWireError(err), 'PLUGVISOR_PLUGIN_LOAD_FAILED'), loadFailed: true };
   }
   if ('probe' in task) return { ok: true, v: shapeOf(loaded.definition) };
   const command = loaded.definition.commands[task.c];

@@ -19,9 +19,10 @@ export type PoolTask = { c: string; a: unknown[] } | { probe: true };
 
 /**
  * A task's outcome. Errors travel as values: piscina would clone a thrown error and lose its `code`
- * and own fields. A failing load or activation step carries `step` in the error's fields.
+ * and own fields. `loadFailed`: the thread could not load or activate the plugin (the error's fields
+ * carry the `step`), as opposed to a command's own error, which may have a `step` field of its own.
  */
-export type PoolResult = { ok: true; v: unknown } | { ok: false; e: WireError };
+export type PoolResult = { ok: true; v: unknown } | { ok: false; e: WireError; loadFailed?: true };
 
 /** The probe's value. */
 export type PoolProbeResult = PluginShape;

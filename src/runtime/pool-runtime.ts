@@ -370,8 +370,7 @@ export class PoolRuntime implements ManagedPlugin {
       return;
     }
     this.stats.errors++;
-    const step = result.e.fields['step'];
-    call.reject(typeof step === 'string' ? this.#loadError(result.e) : fromWireError(result.e, 'PLUGVISOR_COMMAND_FAILED', { plugin: this.name, command: call.command }));
+    call.reject(result.loadFailed === true ? this.#loadError(result.e) : fromWireError(result.e, 'PLUGVISOR_COMMAND_FAILED', { plugin: this.name, command: call.command }));
   }
 
   /** piscina rejected the task: its arguments did not clone, or its thread died under it. */

@@ -75,4 +75,8 @@ test('reload.validation: false skips the dependency checks, as force does', asyn
   writeVersioned(app, { version: '1.1.0', name: 'app', dependsOn: { dep: '^7.0.0' } });
   const r = await sup.reload('app');
   assert.equal(r.ok, true, r.error?.message);
+  writeVersioned(app, { version: '1.2.0', name: 'app', dependsOn: { dep: '^7.0.0' }, hooks: `health() { return { ok: false }; },` });
+  const unhealthy = await sup.reload('app');
+  assert.equal(unhealthy.error?.step, 'health', 'health() still decides the commit');
+  assert.equal(sup.info('app').version, '1.1.0');
 });

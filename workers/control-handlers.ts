@@ -6,7 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import type { ControlOp, ControlOps, HandedState, HealthReport, PeerWiring } from '../src/protocol/messages.js';
 import { imageSize, imageTransferList } from '../src/protocol/state-image.js';
-import { asError } from '../src/protocol/wire-error.js';
+import { withStep } from '../src/protocol/wire-error.js';
 import type { PluginContext, PluginDefinition, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { createPluginProxy, PeerClient } from './peer-client.js';
 import type { RpcServer } from './rpc-server.js';
@@ -31,10 +31,6 @@ export interface WorkerPluginState {
 /** A response whose value carries ports or buffers to transfer rather than copy. */
 export class Transfer<T = unknown> {
   constructor(readonly value: T, readonly list: Array<MessagePort | ArrayBuffer>) {}
-}
-
-function withStep(err: unknown, step: string): Error {
-  return Object.assign(asError(err), { step });
 }
 
 /** Tags an error with the step that threw (restore, migrate, setup, health…), so the host can report it. */

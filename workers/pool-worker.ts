@@ -11,7 +11,7 @@ import { workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { PluginContext, PluginDefinition } from '../src/protocol/plugin-definition.js';
 import type { PoolResult, PoolTask, PoolWorkerData } from '../src/protocol/pool.js';
-import { asError, toWireError, type WireError } from '../src/protocol/wire-error.js';
+import { toWireError, withStep, type WireError } from '../src/protocol/wire-error.js';
 import { loadPlugin, shapeOf } from './load-plugin.js';
 
 const data = workerData as PoolWorkerData;
@@ -27,7 +27,7 @@ async function atStep<T>(step: string, run: () => T | Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    throw Object.assign(asError(err), { step });
+    throw withStep(err, step);
   }
 }
 

@@ -87,8 +87,9 @@ export async function createDevServer(sup: Supervisor, opts: DevServerOptions): 
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (String(body).trim() === '') done(null, undefined);
-    else parseJson(req, String(body), done);
+    const text = String(body);
+    if (text.trim() === '') done(null, undefined);
+    else parseJson(req, text, done);
   });
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = errorResponse(err as Error);

@@ -29,9 +29,13 @@ export function toWireError(err: unknown, depth = 0): WireError {
   }
 }
 
-/** A thrown value as an Error (a plain `{ code, message }` keeps both): for code that tags errors. */
-export function asError(thrown: unknown): Error {
-  return thrown instanceof Error ? thrown : fromWireError(toWireError(thrown), undefined);
+/**
+ * Tag what a plugin's lifecycle step threw with that step, so the host can report it. A value that
+ * is not an Error (a plain `{ code, message }` keeps both), or a frozen one, becomes an Error first.
+ */
+export function withStep(thrown: unknown, step: string): Error {
+  const err = thrown instanceof Error && Object.isExtensible(thrown) ? thrown : fromWireError(toWireError(thrown), undefined);
+  return Object.assign(err, { step });
 }
 
 function flatten(err: unknown, depth: number): WireError {

@@ -20,6 +20,7 @@ import { readManifest, type PluginManifest } from './plugin/manifest.js';
 import { loadPluginConfig } from './plugin/plugin-config.js';
 import { resolvePluginDir, type LoadSource } from './plugin/resolve-source.js';
 import type { HealthReport, PeerWiring, WorkerHeap } from './protocol/messages.js';
+import { SpareWorkers } from './runtime/spare-workers.js';
 import { PluginRuntime, type PluginBuild, type RuntimeHooks } from './runtime/plugin-runtime.js';
 import type { ManagedPlugin } from './runtime/managed-plugin.js';
 import { PoolRuntime, assertNotPooledDependency } from './runtime/pool-runtime.js';
@@ -68,12 +69,14 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   #stopping: Promise<void> | undefined;
   /** Loads, reloads and unloads change the plugin graph one at a time. */
   readonly #changes = new Mutex();
+  readonly #spares: SpareWorkers;
 
   constructor(options: SupervisorOptions = {}) {
     super();
     this.#config = resolveConfig(options.root ?? process.cwd(), options.config);
     this.log = options.logger ?? createLogger(this.config.logLevel);
     this.#cacheDir = join(this.config.root, '.plugvisor', 'cache');
+    this.#spares = new SpareWorkers(this.config.reload.spareWorker);
     this.#backups = new StateBackups({
       dir: join(this.config.root, '.plugvisor', 'state'),
       enabled: this.config.reload.backupState,
@@ -162,6 +165,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   async #runReload(group: ManagedPlugin[], options: ReloadOptions): Promise<ReloadResult[]> {
     const validate = options.force !== true && this.config.reload.validation && this.config.safety.validateBeforeReload;
+    const releaseSpares = this.#spares.hold();
     const results = await runReload({
       log: this.log,
       timeoutMs: this.#timeoutMs(),
@@ -174,7 +178,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       backupBefore: options.backupState === true ? (plugin, version, state) => this.#backups.save(plugin, version, state, 'before-reload') : undefined,
       afterSwap: options.backupState === true || this.#backups.enabled
         ? async (runtime) => void (await this.#backups.checkpoint(runtime)) : undefined,
-    }, group);
+    }, group).finally(releaseSpares);
     await this.#watch.refresh();
     for (const r of results) {
       if (r.ok) {
@@ -440,6 +444,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   async #stopAll(): Promise<void> {
     this.#state = 'stopping';
     this.#backups.stopCheckpoints();
+    // No spare starts for the restarts and reloads that stopping may still run into.
+    const closingSpares = this.#spares.close();
     await this.#watch.close();
     const order = this.#loadOrder().reverse();
     for (const name of order) {
@@ -448,6 +454,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       await runtime.stop(this.#timeoutMs()).catch((err: Error) => this.log.error({ plugin: name, err }, 'stopping plugin failed'));
     }
     this.#plugins.clear();
+    await closingSpares;
     this.#state = 'stopped';
     this.log.info('plugvisor stopped');
   }
@@ -511,6 +518,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       // for draining must not fail slow but healthy starts on a busy machine.
       startTimeoutMs: Math.max(this.#timeoutMs(), MIN_START_TIMEOUT_MS),
       v8CacheDir: join(this.#cacheDir, 'v8'),
+      spares: this.#spares,
       emit: (event, payload) => this.emit(event as SupervisorEvent, payload as never),
       savedState: async (runtime) => this.#backups.savedState(runtime),
       beforeDispose: async (runtime, transport) => {

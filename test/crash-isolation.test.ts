@@ -7,7 +7,8 @@ import { strict as assert } from 'node:assert';
 import { test, type TestContext } from 'node:test';
 import type { Supervisor, SupervisorEventMap } from 'plugvisor';
 import { assertError, rejectionOf } from './expect.js';
-import { nextEvent, startSupervisor } from './helpers.js';
+import { pino } from 'pino';
+import { nextEvent, startSupervisor, tempDir, writePlugin } from './helpers.js';
 
 type CrashEvent = SupervisorEventMap['crash'][0];
 
@@ -227,4 +228,35 @@ test('a late reply is dropped and counted; the next call gets its own answer', a
   assert.equal(info.stats.pending, 0);
   assert.equal(info.generation, 1);
   assert.deepEqual(crashes, []);
+});
+
+test('messages a plugin posts on parentPort itself are dropped with one warning; the host and the plugin carry on', async (t) => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  const sup = await startSupervisor(t, { root: tempDir(t), logger });
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'chatty', version: '1.0.0', type: 'module', main: 'index.js' },
+    'index.js': `import { parentPort } from 'node:worker_threads';
+export default {
+  commands: {
+    chat() {
+      const cyclic = { t: 'mine' };
+      cyclic.self = cyclic;
+      for (const m of [{ t: 'hello' }, null, 'text', 42, { t: 'batch' }, { t: 'ok' }, { t: 'res', id: 'x' }, cyclic]) parentPort.postMessage(m);
+      return 'posted';
+    },
+    echo: (ctx, v) => v,
+  },
+};`,
+  });
+  await sup.load(dir);
+  const crashes = recordCrashes(sup);
+  assert.equal(await sup.call('chatty', 'chat'), 'posted');
+  assert.equal(await sup.call('chatty', 'chat'), 'posted');
+  assert.equal(await sup.call('chatty', 'echo', 'still here'), 'still here');
+  assert.deepEqual(crashes, []);
+  assert.equal(sup.info('chatty').generation, 1);
+  const warnings = lines.map((l) => JSON.parse(l) as { plugin?: string; msg: string }).filter((l) => l.plugin === 'chatty');
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.match(warnings[0]!.msg, /parentPort: dropped/);
 });

@@ -10,7 +10,7 @@
  */
 import * as nodeModule from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PROTOCOL_VERSION, type CallOrBatch, type ControlRequest, type LoadedMessage, type LoggerUsedMessage, type PluginWorkerData } from '../src/protocol/messages.js';
+import { PROTOCOL_VERSION, type AssignMessage, type CallOrBatch, type ControlRequest, type LoadedMessage, type LoggerUsedMessage, type PluginWorkerData, type SpareWorkerData } from '../src/protocol/messages.js';
 import { toWireError } from '../src/protocol/wire-error.js';
 import type { PluginContext, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { createControlHandlers, Transfer, warmDetach } from './control-handlers.js';
@@ -21,18 +21,29 @@ import { dispatch, ServedPorts } from './served-ports.js';
 import { warmStateCodec } from './state-codec.js';
 import { StateTracker, warmStateTracker } from './state-tracker.js';
 
-const data = workerData as PluginWorkerData;
-if (parentPort === null || data?.protocol !== PROTOCOL_VERSION) {
+const boot = workerData as PluginWorkerData | SpareWorkerData;
+if (parentPort === null || boot?.protocol !== PROTOCOL_VERSION) {
   throw new Error(`plugvisor plugin worker: started without the host's workerData (protocol ${PROTOCOL_VERSION} expected)`);
 }
 const host = parentPort;
 // Stack traces of TypeScript plugins point at their .ts lines.
 process.setSourceMapsEnabled(true);
-// V8's own code cache for the plugin's compiled module, where this Node has it (22.1+; not 20).
-const { enableCompileCache } = nodeModule as { enableCompileCache?: (dir?: string) => unknown };
-if (typeof enableCompileCache === 'function' && data.v8CacheDir !== undefined) enableCompileCache(data.v8CacheDir);
 
-async function main(): Promise<void> {
+/** A spare's plugin: the host's first message says which, with the host's environment as it is now. */
+function assignment(): Promise<PluginWorkerData> {
+  return new Promise((resolve) => {
+    host.once('message', ({ data, env }: AssignMessage) => {
+      for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+      Object.assign(process.env, env);
+      resolve(data);
+    });
+  });
+}
+
+async function main(data: PluginWorkerData): Promise<void> {
+  // V8's own code cache for the plugin's compiled module, where this Node has it (22.1+; not 20).
+  const { enableCompileCache } = nodeModule as { enableCompileCache?: (dir?: string) => unknown };
+  if (typeof enableCompileCache === 'function' && data.v8CacheDir !== undefined) enableCompileCache(data.v8CacheDir);
   let definition;
   try {
     definition = await loadPlugin(data.moduleUrl, data.entryFile);
@@ -66,10 +77,8 @@ async function main(): Promise<void> {
   // detach handler, and Node's lazily loaded performance global (about 1.5 ms on first use; the
   // pause handlers time their own steps). Best effort: a warm-up that failed would cost speed only.
   try {
-    warmStateCodec();
-    warmStateTracker();
+    if (!('spare' in boot)) warmUp();
     await warmDetach(handlers);
-    performance.now();
   } catch { /* the same code runs, cold, in the reload that needs it */ }
 
   host.on('message', (msg: CallOrBatch | ControlRequest) => {
@@ -90,4 +99,18 @@ async function main(): Promise<void> {
   host.postMessage({ t: 'loaded', shape: shapeOf(definition) } satisfies LoadedMessage);
 }
 
-void main();
+/** What does not depend on the plugin; a spare runs it before it has one. */
+function warmUp(): void {
+  warmStateCodec();
+  warmStateTracker();
+  performance.now();
+}
+
+if ('spare' in boot) {
+  try {
+    warmUp();
+  } catch { /* as above */ }
+  void assignment().then(main);
+} else {
+  void main(boot);
+}

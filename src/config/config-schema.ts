@@ -42,6 +42,7 @@ export const hotLoadingSchema = {
         backup_state: { type: 'boolean', default: false },
         checkpoint_interval: { type: 'number', minimum: 0, default: 30 },
         timeout: { type: 'number', exclusiveMinimum: 0, default: 30 },
+        spare_worker: { type: 'boolean', default: true },
       },
     },
     development: {
@@ -99,6 +100,8 @@ export interface ResolvedConfig {
     /** Seconds between state checkpoints with backupState; 0: only at reloads and stop(). */
     readonly checkpointIntervalSeconds: number;
     readonly timeoutSeconds: number;
+    /** Keep one plugin worker started ahead (src/runtime/spare-workers.ts). */
+    readonly spareWorker: boolean;
   };
   readonly development: {
     readonly debugLogging: boolean;

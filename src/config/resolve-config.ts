@@ -69,6 +69,7 @@ export function resolveConfigObject(root: string, raw: unknown, file: string | u
       validation: h.reload.validation,
       backupState: h.reload.backup_state,
       checkpointIntervalSeconds: h.reload.checkpoint_interval,
+      spareWorker: h.reload.spare_worker,
       timeoutSeconds: h.reload.timeout,
     },
     development: {

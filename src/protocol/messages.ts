@@ -113,7 +113,7 @@ export type ControlResponse =
 /** Sent once by a worker after it imported the plugin module (or failed to). */
 export type LoadedMessage = { t: 'loaded'; shape: PluginShape } | { t: 'load-failed'; e: WireError };
 
-export type HostToWorker = CallOrBatch | ControlRequest;
+export type HostToWorker = CallOrBatch | ControlRequest | AssignMessage;
 /** Sent once by a plugin worker when the plugin first uses ctx.log (see PluginWorkerData.preloadLogger). */
 export type LoggerUsedMessage = { t: 'logger' };
 
@@ -139,4 +139,20 @@ export interface PluginWorkerData {
    * inside a reload's pause.
    */
   preloadLogger?: boolean;
+}
+
+/**
+ * A spare worker, started before any plugin needs it (src/runtime/spare-workers.ts): it loads the
+ * worker's own code and waits for an AssignMessage, which makes it a plugin worker.
+ */
+export interface SpareWorkerData {
+  protocol: typeof PROTOCOL_VERSION;
+  spare: true;
+}
+
+/** The first message to a spare worker: what it would have been started with, and the host's env now. */
+export interface AssignMessage {
+  t: 'assign';
+  data: PluginWorkerData;
+  env: Record<string, string | undefined>;
 }

@@ -1,7 +1,8 @@
 /**
  * A plugin's state on its way from one worker to another: node:v8 serialised bytes, plus the bytes
  * of its large typed arrays and Buffers carried beside them, one ArrayBuffer each
- * (workers/state-codec.ts). Every buffer is moved, never copied, on the way through the host.
+ * (workers/state-codec.ts). Every buffer is moved, never copied, on its way to the new worker:
+ * through the host for a delta's pre-copy, straight from the old worker inside the pause.
  * With no `buffers`, `bytes` is plain node:v8 output, which is what state files on disk hold.
  */
 export interface StateImage {

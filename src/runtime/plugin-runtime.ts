@@ -21,6 +21,7 @@ import type { PluginManifest } from '../plugin/manifest.js';
 import { crashedError, type WorkerDeath } from './crash.js';
 import { RestartPolicy } from './restart-policy.js';
 import { settlesWithin } from '../settles-within.js';
+import type { SpareWorkers } from './spare-workers.js';
 import { workerExecArgv } from './worker-exec-argv.js';
 import { commandNotFound, pluginFailed, pluginStopped } from './runtime-errors.js';
 import { WorkerTransport } from './worker-transport.js';
@@ -47,6 +48,8 @@ export interface RuntimeHooks {
   logLevel: string;
   startTimeoutMs: number;
   v8CacheDir?: string;
+  /** Where a new worker comes from when one was started ahead. */
+  spares?: SpareWorkers;
 }
 
 /** What a plugin version is made of: manifest, compiled code and validated config. */
@@ -297,6 +300,13 @@ export class PluginRuntime implements ManagedPlugin {
     materialize(compiled);
     const generation = ++this.#generation;
     let transport: WorkerTransport | undefined;
+    let strayWarned = false;
+    const resourceLimits = {
+      maxOldGenerationSizeMb: manifest.limits.maxOldGenerationSizeMb,
+      maxYoungGenerationSizeMb: manifest.limits.maxYoungGenerationSizeMb,
+      stackSizeMb: manifest.limits.stackSizeMb,
+    };
+    const execArgv = workerExecArgv();
     return WorkerTransport.start({
       workerData: {
         protocol: 1,
@@ -310,14 +320,17 @@ export class PluginRuntime implements ManagedPlugin {
         v8CacheDir: this.#hooks.v8CacheDir,
         preloadLogger: this.#usesLogger,
       },
-      resourceLimits: {
-        maxOldGenerationSizeMb: manifest.limits.maxOldGenerationSizeMb,
-        maxYoungGenerationSizeMb: manifest.limits.maxYoungGenerationSizeMb,
-        stackSizeMb: manifest.limits.stackSizeMb,
-      },
+      resourceLimits,
       startTimeoutMs: this.#hooks.startTimeoutMs,
-      execArgv: workerExecArgv(),
+      execArgv,
+      prestarted: this.#hooks.spares?.take({ resourceLimits, execArgv }),
       onReply: (reply) => this.#onReply(reply),
+      onStrayMessage: (message) => {
+        if (strayWarned) return;
+        strayWarned = true;
+        this.#hooks.log.warn({ plugin: manifest.name, generation, message: describeStray(message) },
+          'the plugin posted a message of its own on parentPort: dropped (use sup.connect() and connect(ctx, port) for a channel of your own)');
+      },
       onLoggerUsed: () => {
         this.#usesLogger = true;
       },
@@ -596,4 +609,15 @@ function activationError(plugin: string, err: unknown): Error {
   if (typeof step !== 'string' || !(step in STEP_CODES)) return err as Error;
   const cause = err as Error;
   return new PlugvisorError(STEP_CODES[step]!, `plugin "${plugin}": ${step}() failed: ${cause.message}`, { plugin, step, cause });
+}
+
+/** A stray message, short enough for a log line. */
+function describeStray(message: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(message) ?? String(message);
+  } catch {
+    text = Object.prototype.toString.call(message);
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

@@ -6,7 +6,7 @@
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { PlugvisorError } from '../errors.js';
-import type { CallMessage, ControlOp, ControlOps, ControlResponse, ErrMessage, OkMessage, PluginShape, PluginWorkerData, WorkerToHost } from '../protocol/messages.js';
+import type { AssignMessage, CallMessage, ControlOp, ControlOps, ControlResponse, ErrMessage, OkMessage, PluginShape, PluginWorkerData, WorkerToHost } from '../protocol/messages.js';
 import { Outbox } from '../protocol/outbox.js';
 import { fromWireError } from '../protocol/wire-error.js';
 import { crashedError, type WorkerDeath } from './crash.js';
@@ -17,10 +17,14 @@ export interface WorkerTransportOptions {
   resourceLimits: ResourceLimits;
   startTimeoutMs: number;
   execArgv?: string[];
+  /** A spare worker of the same resourceLimits and execArgv, to use instead of starting one. */
+  prestarted?: Worker;
   onReply(reply: OkMessage | ErrMessage): void;
   onCloneError(call: CallMessage, err: unknown): void;
   /** The worker died without being asked to: called once. */
   onDeath(death: WorkerDeath): void;
+  /** A message that is not plugvisor's (the plugin posted on parentPort): dropped. */
+  onStrayMessage?(message: unknown): void;
   /** The plugin used ctx.log for the first time in this worker. */
   onLoggerUsed?(): void;
 }
@@ -50,12 +54,17 @@ export class WorkerTransport {
     this.#options = options;
     this.generation = options.workerData.generation;
     this.plugin = options.workerData.plugin;
-    this.#worker = new Worker(PLUGIN_WORKER_URL, {
-      workerData: options.workerData,
-      resourceLimits: options.resourceLimits,
-      execArgv: options.execArgv,
-      name: `plugvisor:${options.workerData.plugin}#${options.workerData.generation}`,
-    });
+    if (options.prestarted !== undefined) {
+      this.#worker = options.prestarted;
+      this.#worker.postMessage({ t: 'assign', data: options.workerData, env: { ...process.env } } satisfies AssignMessage);
+    } else {
+      this.#worker = new Worker(PLUGIN_WORKER_URL, {
+        workerData: options.workerData,
+        resourceLimits: options.resourceLimits,
+        execArgv: options.execArgv,
+        name: `plugvisor:${options.workerData.plugin}#${options.workerData.generation}`,
+      });
+    }
     this.#outbox = new Outbox<CallMessage>(this.#worker, options.onCloneError);
     this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
   }
@@ -179,25 +188,14 @@ export class WorkerTransport {
   }
 
   #listen(): void {
-    const { onReply } = this.#options;
-    this.#worker.on('message', (msg: WorkerToHost) => {
-      switch (msg.t) {
-        case 'ok':
-        case 'err':
-          onReply(msg);
-          break;
-        case 'batch':
-          for (const m of msg.m) onReply(m);
-          break;
-        case 'res':
-          this.#settleControl(msg);
-          break;
-        case 'logger':
-          this.#options.onLoggerUsed?.();
-          break;
-        default:
-          throw new Error(`plugvisor: unexpected message from plugin "${this.plugin}" worker: ${JSON.stringify((msg as { t?: unknown }).t)}`);
-      }
+    // Plugin code shares the thread and can post on parentPort itself: what plugvisor cannot read
+    // is dropped, never thrown on the host's thread.
+    this.#worker.on('message', (msg: WorkerToHost | null | undefined) => {
+      let routed = false;
+      try {
+        routed = this.#route(msg);
+      } catch { /* malformed: a t of ours without the fields */ }
+      if (!routed) this.#options.onStrayMessage?.(msg);
     });
     this.#worker.on('error', (err: Error & { code?: string }) => {
       this.#lastError = err;
@@ -206,6 +204,27 @@ export class WorkerTransport {
     this.#worker.on('exit', (exitCode) => {
       this.#die({ reason: 'exit', exitCode });
     });
+  }
+
+  /** False for a message that is not plugvisor's. */
+  #route(msg: WorkerToHost | null | undefined): boolean {
+    switch (msg?.t) {
+      case 'ok':
+      case 'err':
+        this.#options.onReply(msg);
+        return true;
+      case 'batch':
+        for (const m of msg.m) this.#options.onReply(m);
+        return true;
+      case 'res':
+        this.#settleControl(msg);
+        return true;
+      case 'logger':
+        this.#options.onLoggerUsed?.();
+        return true;
+      default:
+        return false;
+    }
   }
 
   #die(death: WorkerDeath): void {

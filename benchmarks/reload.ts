@@ -36,7 +36,7 @@ import { importStateGen, stateGenUrl, versionOf, writeRecPlugin, writeStatePlugi
 import { HttpLoad, httpJson, startHost, stopHost, type HostProcess } from './lib/http-host.js';
 import { PipelinedCaller, type Settled } from './lib/pipelined-caller.js';
 import { loadPlugvisor } from './lib/plugvisor.js';
-import { PACED_CALLS_PER_SEC, runsOf, type CallerKind, type FloorSample, type LossLedger, type LossSample, type Plan, type RestartOp, type RestartResult, type Run, type StateResult, type StateVariant, type TsSample } from './lib/reload-model.js';
+import { PACED_CALLS_PER_SEC, runsOf, SAVE_GAP_MS, TS_RELOADS, type CallerKind, type FloorSample, type LossLedger, type LossSample, type Plan, type RestartOp, type RestartResult, type Run, type StateResult, type StateVariant, type TsReloads, type TsSample } from './lib/reload-model.js';
 import { reloadReport } from './lib/reload-report.js';
 import type { BenchScope, ScopeContext, ScopeResult } from './lib/scope.js';
 import { fmtInt } from './lib/stats.js';
@@ -209,6 +209,8 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
   const hosts: HostProcess[] = [];
   const loaded: LoadedState[] = [];
   const callers: PipelinedCaller[] = [];
+  /** Other supervisors the scope starts, stopped at the end whatever happens. */
+  const stopLater: Supervisor[] = [];
   try {
     await sup.start();
 
@@ -273,6 +275,20 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
     const writeRec = (mode: StateTransfer): void => writeRecPlugin(recDir, { name: 'rec', version: versionOf(++recVersion), stateTransfer: mode });
     writeRec('full');
     await sup.load(recDir);
+    // The same TS plugin in a host without a spare worker, for its reloads beside the spare's.
+    const spareless = new Supervisor({ root: tmp, config: { log_level: 'silent', reload: { spare_worker: false } } });
+    stopLater.push(spareless);
+    await spareless.start();
+    const plainDir = join(tmp, 'rec-no-spare');
+    let plainVersion = 0;
+    const writePlain = (mode: StateTransfer): void => writeRecPlugin(plainDir, { name: 'rec', version: versionOf(++plainVersion), stateTransfer: mode });
+    writePlain('full');
+    await spareless.load(plainDir);
+    const tsTargets: Record<TsReloads, { sup: Supervisor; write: (mode: StateTransfer) => void; gapMs: number }> = {
+      saves: { sup, write: writeRec, gapMs: SAVE_GAP_MS },
+      burst: { sup, write: writeRec, gapMs: 0 },
+      'no-spare': { sup: spareless, write: writePlain, gapMs: SAVE_GAP_MS },
+    };
     const ledger: LossLedger = { issued: 0, answered: 0, failed: 0, neverAnswered: 0, misrouted: 0, duplicated: 0, reorderedInPlugin: 0, reorderedOnHost: 0, versionRegressions: 0, stateCountDiff: 0, errors: [] };
     for (let c = 0; c < plan.lossCallers; c++) {
       callers.push(new PipelinedCaller((seq) => sup.call('rec', 'rec', c, seq), plan.window, lossChecker(ledger, c)));
@@ -285,13 +301,17 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
     const tsPerBlock = Math.ceil(plan.tsReloads / plan.lossBlocks);
     for (let done = 0, block = 0; done < plan.lossReloads; block++) {
       // A few reloads of the TS plugin with nobody calling: what a user waits for after a save.
-      for (let k = 0; k < tsPerBlock && tsSamples.length < plan.tsReloads; k++) {
-        writeRec(tsSamples.length % 2 === 0 ? 'full' : 'delta');
-        const t0 = performance.now();
-        const r = await sup.reload('rec');
-        const wallMs = performance.now() - t0;
-        if (r.ok) tsSamples.push({ durationMs: r.durationMs, pauseMs: r.pauseMs, prepare: r.phases.prepare, spawn: r.phases.spawn, servingMs: r.durationMs - r.phases.dispose, wallMs });
-        else lossFailureText.push(`idle reload: ${r.error?.step}: ${r.error?.message}`);
+      for (const how of TS_RELOADS) {
+        const { sup: host, write, gapMs } = tsTargets[how];
+        for (let k = 0; k < tsPerBlock && k + block * tsPerBlock < plan.tsReloads; k++) {
+          await sleep(gapMs);
+          write(k % 2 === 0 ? 'full' : 'delta');
+          const t0 = performance.now();
+          const r = await host.reload('rec');
+          const wallMs = performance.now() - t0;
+          if (r.ok) tsSamples.push({ how, durationMs: r.durationMs, pauseMs: r.pauseMs, prepare: r.phases.prepare, spawn: r.phases.spawn, servingMs: r.durationMs - r.phases.dispose, wallMs });
+          else lossFailureText.push(`idle reload (${how}): ${r.error?.step}: ${r.error?.message}`);
+        }
       }
       for (const c of callers) c.start();
       for (let k = 0; k < perBlock && done < plan.lossReloads; k++, done++) {
@@ -319,6 +339,7 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
       ledger.errors.push(...caller.errors);
     }
     await sup.unload('rec');
+    await spareless.stop();
 
     // --- restart the process vs reload, under the same HTTP load
     const restart = await restartVsReload(ctx, plan, tmp, hosts);
@@ -333,6 +354,7 @@ async function run(ctx: ScopeContext): Promise<ScopeResult> {
       await p.relay?.close();
     }
     for (const h of hosts) await stopHost(h).catch(() => h.child.kill('SIGKILL'));
+    for (const other of stopLater) await other.stop();
     await sup.stop();
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -4,7 +4,8 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { Supervisor, type SupervisorOptions, type SupervisorEventMap } from 'plugvisor';
 
@@ -64,4 +65,20 @@ export function nextEvent<E extends keyof SupervisorEventMap>(sup: Supervisor, e
     };
     sup.on(event, listener as never);
   });
+}
+
+/**
+ * Run `body` as an ES module in a child process of its own (a host with its own stdout and Node
+ * flags); `Supervisor` is imported from the build. Resolves with its exit code and stdout.
+ */
+export async function runHostScript(t: TestContext, body: string, nodeArgs: string[] = []): Promise<{ code: number | null; stdout: string }> {
+  const file = join(tempDir(t), 'host.mjs');
+  const entry = pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'index.js')).href;
+  writeFileSync(file, `import { Supervisor } from ${JSON.stringify(entry)};\n${body}`);
+  const child = spawn(process.execPath, [...nodeArgs, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  return { code, stdout };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Supervisor } from 'plugvisor';
@@ -177,4 +177,16 @@ test('development mode with reload_on_import_error: a plugin that fails to load 
   writeVersioned(dir, { version: '1.0.1' });
   await loaded;
   assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.1', count: 0 });
+});
+
+test('a plugin folder that is a symbolic link is watched through the link', async (t) => {
+  const root = tempDir(t);
+  const elsewhere = tempDir(t);
+  const dir = writeVersioned(join(elsewhere, 'v'), { version: '1.0.0' });
+  mkdirSync(join(root, 'plugins'));
+  symlinkSync(dir, join(root, 'plugins', 'linked'), 'dir');
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/linked' }] });
+  const reloaded = nextEvent(sup, 'reload', 'versioned');
+  writeVersioned(dir, { version: '1.1.0' });
+  assert.equal((await reloaded).toVersion, '1.1.0');
 });

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import { withoutTypeScriptLoaders, workerExecArgv } from '../src/runtime/worker-exec-argv.js';
-import { fixture, REPO_ROOT, tempDir } from './helpers.js';
+import { fixture, REPO_ROOT, runHostScript, tempDir } from './helpers.js';
 
 test('plugin workers do not inherit TypeScript loaders or --input-type, and keep other flags', () => {
   assert.deepEqual(withoutTypeScriptLoaders(['--import', 'tsx', '--enable-source-maps', '--input-type=module', '--max-old-space-size=512']), ['--enable-source-maps', '--max-old-space-size=512']);
@@ -22,10 +19,7 @@ test('plugin workers leave out the flags Node refuses per worker (V8 and process
 
 test('a host run with V8 and process-wide flags starts plugin workers and pools', async (t) => {
   const dir = tempDir(t);
-  const host = join(dir, 'host.mjs');
-  const entry = pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'index.js')).href;
-  writeFileSync(host, `import { Supervisor } from ${JSON.stringify(entry)};
-const sup = new Supervisor({ root: ${JSON.stringify(dir)}, config: { log_level: 'silent' } });
+  const { code, stdout } = await runHostScript(t, `const sup = new Supervisor({ root: ${JSON.stringify(dir)}, config: { log_level: 'silent' } });
 try {
   await sup.start();
   await sup.load(${JSON.stringify(join(REPO_ROOT, 'plugins', 'counter'))});
@@ -36,11 +30,7 @@ try {
 } finally {
   await sup.stop();
 }
-`);
-  const child = spawn(process.execPath, ['--max-old-space-size=256', '--stack-size=900', '--expose-gc', host], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise((resolve) => child.once('exit', resolve));
+`, ['--max-old-space-size=256', '--stack-size=900', '--expose-gc']);
   assert.equal(code, 0);
-  assert.deepEqual(JSON.parse(out), { count: 2, echo: 'pooled' });
+  assert.deepEqual(JSON.parse(stdout), { count: 2, echo: 'pooled' });
 });

@@ -71,6 +71,23 @@ export async function warmDetach(handlers: Handlers): Promise<void> {
   await handlers.resume(null);
 }
 
+const STDIO_FLUSH_MS = 2_000;
+
+/**
+ * Wait until what the plugin wrote to stdout and stderr has been handed to the host: a worker's
+ * stdio is a stream into the host's, and the writes still queued in it when the worker is ended
+ * (right after dispose) would be lost. A write's callback runs once every earlier write went.
+ */
+function flushStdio(): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // A stream that errored never calls back: the worker ends anyway.
+  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, STDIO_FLUSH_MS)));
+  const flushed = Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => {
+    stream.write('', () => resolve());
+  })));
+  return Promise.race([flushed.then(() => undefined), bound]).finally(() => clearTimeout(timer));
+}
+
 export function createControlHandlers(w: WorkerPluginState): Handlers {
   const peers = new Map<string, PeerClient>();
   const wirePeer = (wiring: PeerWiring): void => {
@@ -186,8 +203,12 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       return null;
     },
     async dispose() {
-      await def.dispose?.(ctx);
-      for (const client of peers.values()) client.close();
+      try {
+        await def.dispose?.(ctx);
+      } finally {
+        for (const client of peers.values()) client.close();
+        await flushStdio();
+      }
       return null;
     },
     rewirePeer(wiring) {

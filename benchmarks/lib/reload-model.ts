@@ -124,7 +124,18 @@ export interface LossSample {
   callerWorstMs: number;
 }
 
+/**
+ * How the TS plugin's reloads come: saves a user makes (SAVE_GAP_MS apart: the spare worker is
+ * ready), a burst of reloads back to back (the spare is still starting), or saves with
+ * reload.spare_worker off.
+ */
+export type TsReloads = 'saves' | 'burst' | 'no-spare';
+export const TS_RELOADS: readonly TsReloads[] = ['saves', 'burst', 'no-spare'];
+/** Between two saves in the TS plugin runs: a person editing does not save faster. */
+export const SAVE_GAP_MS = 500;
+
 export interface TsSample {
+  how: TsReloads;
   durationMs: number;
   pauseMs: number;
   prepare: number;

@@ -67,7 +67,8 @@ export class PluginWatcher {
     await this.refresh();
     const watcher = watch(this.#watchRoots(), {
       ignoreInitial: true,
-      ignored: (path, stats) => this.#ignored(path, stats?.isDirectory()),
+      // A symbolic link (a plugin folder linked into the project) may lead to a folder: walk it.
+      ignored: (path, stats) => this.#ignored(path, stats === undefined || stats.isSymbolicLink() ? undefined : stats.isDirectory()),
       awaitWriteFinish: false,
     });
     this.#watcher = watcher;

@@ -5,6 +5,7 @@
  * (manifest, compile, config).
  */
 import { EventEmitter } from 'node:events';
+import { url as inspectorUrl } from 'node:inspector';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -76,7 +77,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     this.#config = resolveConfig(options.root ?? process.cwd(), options.config);
     this.log = options.logger ?? createLogger(this.config.logLevel);
     this.#cacheDir = join(this.config.root, '.plugvisor', 'cache');
-    this.#spares = new SpareWorkers(this.config.reload.spareWorker);
+    this.#spares = new SpareWorkers(() => this.#sparesWanted());
     this.#backups = new StateBackups({
       dir: join(this.config.root, '.plugvisor', 'state'),
       enabled: this.config.reload.backupState,
@@ -508,6 +509,15 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
           `plugin "${manifest.name}" needs "${dep}" ${range}, but version ${loaded.manifest.version} is loaded (${manifest.manifestFile}: plugvisor.dependsOn)`, { plugin: manifest.name, dependency: dep, file: manifest.manifestFile });
       }
     }
+  }
+
+  /**
+   * A spare worker is named before it knows its plugin: not while a debugger may be attached, where
+   * a worker's name (plugvisor:<plugin>#<generation>) tells plugins apart.
+   */
+  #sparesWanted(): boolean {
+    const { reload, developmentMode, development } = this.config;
+    return reload.spareWorker && !(developmentMode && development.preserveBreakpoints) && inspectorUrl() === undefined;
   }
 
   #hooks(): RuntimeHooks {

@@ -260,3 +260,17 @@ export default {
   assert.equal(warnings.length, 1, JSON.stringify(warnings));
   assert.match(warnings[0]!.msg, /parentPort: dropped/);
 });
+
+test('messages a plugin posts on parentPort while its module loads, shaped like plugvisor\'s or not, are dropped; it loads and serves', async (t) => {
+  const sup = await startSupervisor(t, { root: tempDir(t) });
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'early', version: '1.0.0', type: 'module', main: 'index.js' },
+    'index.js': `import { parentPort } from 'node:worker_threads';
+for (const m of [null, { hello: 1 }, { t: 'load-failed' }, { t: 'load-failed', e: { message: 'forged' } }, { t: 'loaded' }, { t: 'loaded', shape: 'none' }]) parentPort.postMessage(m);
+export default { commands: { echo: (ctx, v) => v } };`,
+  });
+  await sup.load(dir);
+  assert.equal(await sup.call('early', 'echo', 'loaded'), 'loaded');
+  assert.equal((await sup.reload('early', { force: true })).ok, true);
+  assert.equal(await sup.call('early', 'echo', 'reloaded'), 'reloaded');
+});

@@ -49,24 +49,28 @@ export default {
   });
 }
 
-test('reloads start from the spare worker: the plugin gets its own limits, the host environment as it is now, and its state', async (t) => {
+test('reloads start from the spare worker: the plugin gets its own limits and its state; a spare started before the host environment changed is replaced', async (t) => {
   const sup = await startSupervisor(t, { root: tempDir(t) });
   await sup.load(wherePlugin(tempDir(t), 'where', 64));
   const first = await sup.call('where', 'where');
   assert.deepEqual({ ...first, threadId: 0 }, { spare: false, threadId: 0, heapMb: 64, mark: null, calls: 1 });
-  // Set after the spare started: a plugin started from it still sees it.
-  process.env.PLUGVISOR_TEST_MARK = 'set after the spare started';
-  t.after(() => delete process.env.PLUGVISOR_TEST_MARK);
-  for (const calls of [2, 3]) {
+  const reload = async (): Promise<typeof first> => {
     const r = await sup.reload('where', { force: true });
     assert.equal(r.ok, true, r.error?.message);
-    const now = await sup.call('where', 'where');
-    assert.deepEqual({ ...now, threadId: 0 }, { spare: true, threadId: 0, heapMb: 64, mark: 'set after the spare started', calls });
-    assert.notEqual(now.threadId, first.threadId);
-  }
+    return sup.call('where', 'where');
+  };
+  assert.deepEqual({ ...(await reload()), threadId: 0 }, { spare: true, threadId: 0, heapMb: 64, mark: null, calls: 2 });
+  // Set after the spare started (a thread keeps the environment it started with, TZ for one).
+  process.env.PLUGVISOR_TEST_MARK = 'set after the spare started';
+  t.after(() => delete process.env.PLUGVISOR_TEST_MARK);
+  const mark = 'set after the spare started';
+  assert.deepEqual({ ...(await reload()), threadId: 0 }, { spare: false, threadId: 0, heapMb: 64, mark, calls: 3 });
+  const last = await reload();
+  assert.deepEqual({ ...last, threadId: 0 }, { spare: true, threadId: 0, heapMb: 64, mark, calls: 4 });
+  assert.notEqual(last.threadId, first.threadId);
 });
 
-test('a plugin with other limits does not get the spare, and spare_worker: false starts none', async (t) => {
+test('a plugin with other limits does not get the spare; spare_worker: false and preserve_breakpoints start none', async (t) => {
   const sup = await startSupervisor(t, { root: tempDir(t) });
   await sup.load(wherePlugin(tempDir(t), 'small', 64));
   await sup.load(wherePlugin(tempDir(t), 'large', 96));
@@ -78,4 +82,10 @@ test('a plugin with other limits does not get the spare, and spare_worker: false
   await off.load(wherePlugin(tempDir(t), 'plain', 64));
   assert.equal((await off.reload('plain')).ok, true);
   assert.equal((await off.call('plain', 'where')).spare, false);
+
+  // A debugger tells workers apart by their names, which a spare does not have.
+  const debugging = await startSupervisor(t, { root: tempDir(t), config: { log_level: 'silent', development_mode: true, development: { preserve_breakpoints: true } } });
+  await debugging.load(wherePlugin(tempDir(t), 'named', 64));
+  assert.equal((await debugging.reload('named')).ok, true);
+  assert.equal((await debugging.call('named', 'where')).spare, false);
 });

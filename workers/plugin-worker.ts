@@ -29,14 +29,10 @@ const host = parentPort;
 // Stack traces of TypeScript plugins point at their .ts lines.
 process.setSourceMapsEnabled(true);
 
-/** A spare's plugin: the host's first message says which, with the host's environment as it is now. */
+/** A spare's plugin: the host's first message says which. */
 function assignment(): Promise<PluginWorkerData> {
   return new Promise((resolve) => {
-    host.once('message', ({ data, env }: AssignMessage) => {
-      for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
-      Object.assign(process.env, env);
-      resolve(data);
-    });
+    host.once('message', ({ data }: AssignMessage) => resolve(data));
   });
 }
 

@@ -150,9 +150,8 @@ export interface SpareWorkerData {
   spare: true;
 }
 
-/** The first message to a spare worker: what it would have been started with, and the host's env now. */
+/** The first message to a spare worker: what it would have been started with. */
 export interface AssignMessage {
   t: 'assign';
   data: PluginWorkerData;
-  env: Record<string, string | undefined>;
 }

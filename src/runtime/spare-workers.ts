@@ -11,7 +11,8 @@
  *
  * A spare is started with a plugin's resourceLimits, fixed for a thread's life: it serves the next
  * plugin with the same limits (the defaults, for most), and is replaced by one with the limits the
- * latest start asked for. Idle, it costs about 9 MB of memory (Node 20).
+ * latest start asked for. The same goes for the host's process.env: a spare started before it
+ * changed is replaced, not handed out. Idle, it costs about 9 MB of memory (Node 20).
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { PROTOCOL_VERSION, type SpareWorkerData } from '../protocol/messages.js';
@@ -25,12 +26,14 @@ export interface SpareShape {
 interface Spare {
   key: string;
   worker: Worker;
+  drop(): void;
   /** Failed or ended before anyone took it. */
   exited: boolean;
 }
 
 export class SpareWorkers {
-  readonly #enabled: boolean;
+  /** Asked at every start: the setting can change while the host runs (hot-loading.yaml). */
+  readonly #enabled: () => boolean;
   #spare: Spare | undefined;
   /** What the latest start asked for: the next spare is started like that. */
   #wanted: SpareShape | undefined;
@@ -38,8 +41,8 @@ export class SpareWorkers {
   #closed = false;
   #started = 0;
 
-  constructor(enabled: boolean) {
-    this.#enabled = enabled;
+  constructor(enabled: boolean | (() => boolean)) {
+    this.#enabled = typeof enabled === 'function' ? enabled : () => enabled;
   }
 
   /** Spares started so far (for tests and diagnostics). */
@@ -52,13 +55,19 @@ export class SpareWorkers {
    * either way, unless a hold defers it. The caller owns the worker: it must assign it a plugin.
    */
   take(shape: SpareShape): Worker | undefined {
-    if (!this.#enabled || this.#closed) return undefined;
+    if (!this.#enabled() || this.#closed) {
+      // Turned off while the host runs: the spare started before goes too.
+      this.#wanted = undefined;
+      void this.#spare?.worker.terminate();
+      this.#spare = undefined;
+      return undefined;
+    }
     this.#wanted = shape;
     const spare = this.#spare;
     let taken: Worker | undefined;
     if (spare !== undefined && !spare.exited && spare.key === keyOf(shape)) {
       this.#spare = undefined;
-      spare.worker.removeAllListeners();
+      spare.worker.off('error', spare.drop).off('exit', spare.drop);
       // A spare does not keep the host alive; a plugin worker does, as any worker would.
       spare.worker.ref();
       taken = spare.worker;
@@ -94,27 +103,43 @@ export class SpareWorkers {
     const current = this.#spare;
     if (current !== undefined && !current.exited && current.key === key) return;
     if (current !== undefined) void current.worker.terminate();
-    const worker = new Worker(PLUGIN_WORKER_URL, {
-      workerData: { protocol: PROTOCOL_VERSION, spare: true } satisfies SpareWorkerData,
-      resourceLimits: wanted.resourceLimits,
-      execArgv: wanted.execArgv,
-      name: 'plugvisor:spare',
-    });
+    this.#spare = undefined;
+    let worker: Worker;
+    try {
+      worker = new Worker(PLUGIN_WORKER_URL, {
+        workerData: { protocol: PROTOCOL_VERSION, spare: true } satisfies SpareWorkerData,
+        resourceLimits: wanted.resourceLimits,
+        execArgv: wanted.execArgv,
+        name: 'plugvisor:spare',
+      });
+    } catch {
+      // A spare is an optimisation: the next start makes a worker of its own, and reports why.
+      return;
+    }
     worker.unref();
-    const spare: Spare = { key, worker, exited: false };
-    this.#started++;
-    // A spare that fails to start is dropped; the next start makes a worker of its own.
-    const drop = (): void => {
-      spare.exited = true;
-      if (this.#spare === spare) this.#spare = undefined;
+    const spare: Spare = {
+      key,
+      worker,
+      exited: false,
+      // A spare that fails to start is dropped; the next start makes a worker of its own.
+      drop: () => {
+        spare.exited = true;
+        if (this.#spare === spare) this.#spare = undefined;
+      },
     };
-    worker.on('error', drop);
-    worker.once('exit', drop);
+    this.#started++;
+    worker.on('error', spare.drop);
+    worker.once('exit', spare.drop);
     this.#spare = spare;
   }
 }
 
+/**
+ * What a thread is started with and keeps: its limits, its flags, and its environment (a worker
+ * copies process.env at its start, and some of it takes effect only then, such as TZ).
+ */
 function keyOf(shape: SpareShape): string {
   const { maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb } = shape.resourceLimits;
-  return JSON.stringify([maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb, shape.execArgv]);
+  const env = Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb, shape.execArgv, env]);
 }

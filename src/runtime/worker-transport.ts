@@ -56,7 +56,12 @@ export class WorkerTransport {
     this.plugin = options.workerData.plugin;
     if (options.prestarted !== undefined) {
       this.#worker = options.prestarted;
-      this.#worker.postMessage({ t: 'assign', data: options.workerData, env: { ...process.env } } satisfies AssignMessage);
+      try {
+        this.#worker.postMessage({ t: 'assign', data: options.workerData } satisfies AssignMessage);
+      } catch (err) {
+        void this.#worker.terminate();
+        throw err;
+      }
     } else {
       this.#worker = new Worker(PLUGIN_WORKER_URL, {
         workerData: options.workerData,
@@ -169,21 +174,27 @@ export class WorkerTransport {
       };
       this.#worker.on('error', onEarlyError);
       this.#worker.once('exit', onEarlyExit);
-      this.#worker.once('message', (msg: WorkerToHost) => {
+      // The plugin's module runs before the worker reports: what it posts on parentPort meanwhile
+      // is dropped like any stray message, and a forged report cannot throw here.
+      const onMessage = (msg: WorkerToHost | null | undefined): void => {
+        const outcome = loadOutcome(msg, this.plugin);
+        if (outcome === undefined) {
+          this.#options.onStrayMessage?.(msg);
+          return;
+        }
+        this.#worker.off('message', onMessage);
         this.#worker.off('error', onEarlyError);
         this.#worker.off('exit', onEarlyExit);
-        if (msg.t === 'loaded') {
-          clearTimeout(timer);
-          this.#shape = msg.shape;
-          this.#listen();
-          resolve();
-        } else if (msg.t === 'load-failed') {
-          const err = fromWireError(msg.e, 'PLUGVISOR_PLUGIN_LOAD_FAILED', { plugin: this.plugin });
-          fail(err as PlugvisorError);
-        } else {
-          fail(new PlugvisorError('PLUGVISOR_PLUGIN_LOAD_FAILED', `plugin "${this.plugin}": unexpected first message ${msg.t}`, { plugin: this.plugin }));
+        if (outcome instanceof Error) {
+          fail(outcome);
+          return;
         }
-      });
+        clearTimeout(timer);
+        this.#shape = outcome;
+        this.#listen();
+        resolve();
+      };
+      this.#worker.on('message', onMessage);
     });
   }
 
@@ -250,4 +261,15 @@ export class WorkerTransport {
       pending.reject(crashedError(this.plugin, death, pending.op));
     }
   }
+}
+
+/** The worker's report of its load: the plugin's shape, its load error, or undefined for anything else. */
+function loadOutcome(msg: WorkerToHost | null | undefined, plugin: string): PluginShape | PlugvisorError | undefined {
+  try {
+    if (msg?.t === 'loaded' && Array.isArray(msg.shape?.commands)) return msg.shape;
+    if (msg?.t === 'load-failed' && typeof msg.e?.message === 'string') {
+      return fromWireError(msg.e, 'PLUGVISOR_PLUGIN_LOAD_FAILED', { plugin }) as PlugvisorError;
+    }
+  } catch { /* malformed: a t of ours without its fields */ }
+  return undefined;
 }

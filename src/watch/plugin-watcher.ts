@@ -9,7 +9,8 @@
  * Editors' atomic saves (write temp, rename) arrive as unlink+add or several changes: the cooldown
  * coalesces them, and the hash drops the ones that end where they started.
  */
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import type { Stats } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
@@ -67,8 +68,7 @@ export class PluginWatcher {
     await this.refresh();
     const watcher = watch(this.#watchRoots(), {
       ignoreInitial: true,
-      // A symbolic link (a plugin folder linked into the project) may lead to a folder: walk it.
-      ignored: (path, stats) => this.#ignored(path, stats === undefined || stats.isSymbolicLink() ? undefined : stats.isDirectory()),
+      ignored: (path, stats) => this.#ignored(path, stats === undefined ? undefined : this.#isFolder(path, stats)),
       awaitWriteFinish: false,
     });
     this.#watcher = watcher;
@@ -119,6 +119,17 @@ export class PluginWatcher {
     const roots = new Set([root]);
     for (const file of this.#byFile.keys()) if (!isInside(root, file)) roots.add(dirname(file));
     return [...roots];
+  }
+
+  /**
+   * A symbolic link is walked when plugin files lie under it (a plugin folder linked into the
+   * project), and otherwise taken for a file: a link to a large tree is not watched whole.
+   */
+  #isFolder(path: string, stats: Stats): boolean {
+    if (!stats.isSymbolicLink()) return stats.isDirectory();
+    const prefix = resolve(path) + sep;
+    for (const file of this.#byFile.keys()) if (file.startsWith(prefix)) return true;
+    return false;
   }
 
   #ignored(path: string, isDirectory: boolean | undefined): boolean {

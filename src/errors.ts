@@ -48,6 +48,7 @@ export const ErrorCodes = {
   // control channel and CLI
   PLUGVISOR_HOST_NOT_RUNNING: 'No plugvisor host answers on the control socket of this project (or the --socket given).',
   PLUGVISOR_HOST_ALREADY_RUNNING: 'Another live host already answers on the control socket this host would open.',
+  PLUGVISOR_HOST_STOPPING: 'The host is stopping: it answers the requests in flight and refuses new ones.',
   PLUGVISOR_CONTROL_UNAVAILABLE: 'The host could not open its control socket: the run folder is unsafe (a symlink, another owner) or listening failed.',
   PLUGVISOR_CONTROL_REQUEST_INVALID: 'A control-channel message was not valid JSON, named an unknown method, or lacked a parameter.',
   PLUGVISOR_BAD_ARGUMENTS: 'A CLI command was given missing, unknown or contradictory arguments.',

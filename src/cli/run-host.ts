@@ -1,8 +1,12 @@
 /**
  * A host in the foreground (`plugvisor start`, `plugvisor dev server`): the control channel first
  * (so a second host for the same project is refused before it starts any plugin), then the
- * supervisor, then whatever the command adds (the HTTP server). SIGINT/SIGTERM close them in the
- * reverse order, draining calls in flight, and exit 0.
+ * supervisor, then whatever the command adds (the HTTP server).
+ *
+ * SIGINT/SIGTERM stops gracefully and exits 0:
+ *   HTTP server closed ─▶ control channel drained: new requests refused, the ones in flight
+ *   answered (a CLI call that ran must not look failed) ─▶ supervisor stopped (drains the plugins'
+ *   calls, disposes them) ─▶ control channel closed.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -51,11 +55,12 @@ export async function runHost(options: HostRunOptions): Promise<void> {
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    sup.log.info({ signal }, 'stopping: draining calls in flight');
+    sup.log.info({ signal }, 'stopping: draining the requests and calls in flight');
     (async () => {
       await closeExtras?.();
-      await channel?.close();
+      await drainChannel(sup, channel);
       await sup.stop();
+      await channel?.close();
     })().then(() => process.exit(0), exitWithError);
   };
   process.on('SIGINT', shutdown);
@@ -73,6 +78,14 @@ export async function runHost(options: HostRunOptions): Promise<void> {
   }
   // Keep the process alive until a signal arrives, even if no plugin holds a worker open.
   setInterval(() => undefined, 1 << 30);
+}
+
+/** Let the control requests in flight finish and answer, within reload.timeout; say when some did not. */
+async function drainChannel(sup: Supervisor, channel: ControlChannel | undefined): Promise<void> {
+  if (channel === undefined) return;
+  const timeoutMs = sup.config.reload.timeoutSeconds * 1000;
+  const unanswered = await channel.drain(timeoutMs);
+  if (unanswered > 0) sup.log.warn({ requests: unanswered, timeoutMs }, 'control requests still running after reload.timeout: stopping the plugins under them');
 }
 
 /** The config with watching and automatic reloads on (the file's other settings kept). */

@@ -67,6 +67,17 @@ export class ControlChannel {
     };
   }
 
+  /**
+   * The first step of stopping: per-plugin watches end (no reload starts now), new requests get
+   * PLUGVISOR_HOST_STOPPING, and the requests in flight run to their answer within `timeoutMs`.
+   * Resolves with the number still unanswered.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    const draining = this.#server?.drain(timeoutMs) ?? Promise.resolve(0);
+    await this.#watches.close();
+    return draining;
+  }
+
   /** Stop answering, end streams and per-plugin watches, remove the socket. Safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {

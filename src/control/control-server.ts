@@ -8,12 +8,21 @@
  *   - listen, then chmod 0600 (the 0700 folder already keeps others out in between);
  *   - host.json records pid and socket for the CLI.
  * A client that disconnects aborts its streams (monitor, devWatch) through their AbortSignal.
+ *
+ * Stopping is in two steps, so that a CLI call in flight when the host gets Ctrl-C is answered
+ * (the user must not retry a command that did run):
+ *   drain()   new requests, on new or open connections, get PLUGVISOR_HOST_STOPPING; streams end
+ *             with that error; the requests in flight run to their answer (bounded by a timeout).
+ *             The socket keeps listening, so a second host still finds this one alive.
+ *   close()   stop listening, end the connections (answers already written are flushed), remove
+ *             the socket and host.json.
  */
 import { chmodSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { PlugvisorError } from '../errors.js';
+import { settlesWithin } from '../settles-within.js';
 import { PLUGVISOR_VERSION } from '../version.js';
 import { CONTROL_METHODS, STREAM_METHODS, toControlError, toJsonValue, type ControlMethod, type ControlResponse } from './protocol.js';
 import { ensurePrivateDir, hostRecordFile, readHostRecord, runDirOf, socketPathFor, type HostRecord } from './socket-path.js';
@@ -21,11 +30,13 @@ import { ensurePrivateDir, hostRecordFile, readHostRecord, runDirOf, socketPathF
 /** Longest request line accepted (a call's arguments included). */
 const MAX_LINE_BYTES = 8 * 1024 * 1024;
 const PROBE_TIMEOUT_MS = 1000;
+/** How long close() lets clients read their last answers before it cuts the connections. */
+const END_GRACE_MS = 1000;
 
 export interface StreamContext {
   /** Send an event of this request's stream. */
   emit(event: unknown): void;
-  /** Aborted when the client goes away or the server closes. */
+  /** Aborted when the client goes away or the server drains or closes. */
   readonly signal: AbortSignal;
 }
 
@@ -43,7 +54,10 @@ export class ControlServer {
   readonly #server: Server;
   readonly #log: Logger;
   readonly #sockets = new Set<Socket>();
-  readonly #closing = new AbortController();
+  /** Aborted by drain() or close(): new requests are refused, streams end. */
+  readonly #stopping = new AbortController();
+  /** Requests being handled, until their answer is written. */
+  readonly #inFlight = new Set<Promise<void>>();
   #closed: Promise<void> | undefined;
 
   private constructor(root: string, socketPath: string, server: Server, log: Logger) {
@@ -78,27 +92,47 @@ export class ControlServer {
     return control;
   }
 
-  /** Stop accepting requests, end streams and connections, remove the socket. Safe to call twice. */
+  /**
+   * Refuse new requests (PLUGVISOR_HOST_STOPPING), end the streams, and wait until every request
+   * in flight is answered or `timeoutMs` has passed. Resolves with the number still unanswered.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    this.#stopping.abort();
+    const deadline = Date.now() + timeoutMs;
+    // A loop: a request that arrives meanwhile is added to the set (and refused at once).
+    while (this.#inFlight.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0 || !(await settlesWithin(Promise.allSettled([...this.#inFlight]), left))) break;
+    }
+    return this.#inFlight.size;
+  }
+
+  /** Refuse requests, end connections (after their last answers), remove the socket. Safe to call twice. */
   close(): Promise<void> {
-    this.#closed ??= new Promise<void>((resolve) => {
-      this.#closing.abort();
-      this.#server.close(() => resolve());
-      for (const socket of this.#sockets) socket.destroy();
-    }).finally(() => {
-      rmSync(this.socketPath, { force: true });
-      if (readHostRecord(this.#root)?.pid === process.pid) rmSync(hostRecordFile(this.#root), { force: true });
-    });
+    this.#closed ??= (async () => {
+      this.#stopping.abort();
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      // end(), not destroy(): an answer still in the socket's buffer reaches its client.
+      for (const socket of this.#sockets) socket.end();
+      if (!(await settlesWithin(closed, END_GRACE_MS))) for (const socket of this.#sockets) socket.destroy();
+      await closed;
+    })().finally(() => this.#removeFiles());
     return this.#closed;
+  }
+
+  #removeFiles(): void {
+    rmSync(this.socketPath, { force: true });
+    if (readHostRecord(this.#root)?.pid === process.pid) rmSync(hostRecordFile(this.#root), { force: true });
   }
 
   #serve(socket: Socket, handle: RequestHandler): void {
     this.#sockets.add(socket);
     const gone = new AbortController();
-    const onClosing = (): void => gone.abort();
-    this.#closing.signal.addEventListener('abort', onClosing);
+    const onStopping = (): void => gone.abort();
+    this.#stopping.signal.addEventListener('abort', onStopping);
     socket.on('close', () => {
       this.#sockets.delete(socket);
-      this.#closing.signal.removeEventListener('abort', onClosing);
+      this.#stopping.signal.removeEventListener('abort', onStopping);
       gone.abort();
     });
     socket.on('error', () => socket.destroy());
@@ -118,9 +152,16 @@ export class ControlServer {
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline).trim();
         buffered = buffered.slice(newline + 1);
-        if (line !== '') void this.#dispatch(line, handle, send, gone.signal);
+        if (line !== '') this.#track(this.#dispatch(line, handle, send, gone.signal));
       }
     });
+  }
+
+  #track(request: Promise<void>): void {
+    this.#inFlight.add(request);
+    // #dispatch answers every error itself; one that escapes it must not take the host down.
+    request.catch((err: unknown) => this.#log.error({ err }, 'control request failed without an answer'))
+      .finally(() => this.#inFlight.delete(request));
   }
 
   async #dispatch(line: string, handle: RequestHandler, send: (m: ControlResponse) => void, signal: AbortSignal): Promise<void> {
@@ -128,9 +169,12 @@ export class ControlServer {
     try {
       const request = parseRequest(line);
       id = request.id;
+      if (this.#stopping.signal.aborted) throw stoppingError(`it takes no new requests (${request.method} was not run)`);
       const stream: StreamContext = { emit: (event) => send({ id, event: toJsonValue(event) }), signal };
       if (!STREAM_METHODS.has(request.method)) stream.emit = () => undefined;
       const result = await handle(request.method, request.params, stream);
+      // A stream the host ended by stopping did not end as its client asked: say why.
+      if (STREAM_METHODS.has(request.method) && this.#stopping.signal.aborted) throw stoppingError(`the ${request.method} stream ended`);
       send({ id, ok: true, result: toJsonValue(result) });
     } catch (err) {
       if (!(err instanceof PlugvisorError) || err.code !== 'PLUGVISOR_CONTROL_REQUEST_INVALID') this.#log.debug({ err }, 'control request failed');
@@ -139,6 +183,10 @@ export class ControlServer {
       send({ id: requestId ?? id, ok: false, error: toControlError(err) });
     }
   }
+}
+
+function stoppingError(what: string): PlugvisorError {
+  return new PlugvisorError('PLUGVISOR_HOST_STOPPING', `the host (pid ${process.pid}) is stopping: ${what}`, { pid: process.pid });
 }
 
 function parseRequest(line: string): { id: number; method: ControlMethod; params: Record<string, unknown> } {

@@ -1,0 +1,77 @@
+/**
+ * Stopping a host (`plugvisor start`) while a CLI call is in flight. The first SIGINT/SIGTERM
+ * refuses new requests but answers the call that runs (its CLI exits 0 with the result); a call
+ * still running after reload.timeout is ended by the plugins' stop and answered with its error.
+ *
+ * The plugin `hold` answers `hold` only once a release file exists (it polls for it), so the test
+ * decides when the call ends, and logs when the call started, so the test knows it is in flight.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { settlesWithin } from '../src/settles-within.js';
+import { CliProcess, cli, createProject, removeProject, startHost } from './cli-helpers.js';
+
+const hold = {
+  'package.json': { name: 'hold', version: '1.0.0', type: 'module', main: 'index.js' },
+  'index.js': `import { existsSync } from 'node:fs';
+export default {
+  commands: {
+    async hold(ctx, releaseFile) {
+      ctx.log.info({ releaseFile }, 'hold: call started');
+      while (!existsSync(releaseFile)) await new Promise((resolve) => setTimeout(resolve, 20));
+      return { released: true };
+    },
+    ping: () => 'pong',
+  },
+};
+`,
+};
+
+/** A project with `hold`, its host started, and a CLI call of `hold` in flight; all ended when the test ends. */
+async function hostWithCallInFlight(t: TestContext, config: Record<string, unknown> = {}): Promise<{ dir: string; host: CliProcess; call: CliProcess; release: () => void }> {
+  const dir = createProject('plugvisor-cli-stop-', { hold }, config);
+  const host = await startHost(dir);
+  const releaseFile = join(dir, 'release');
+  const call = new CliProcess(dir, ['plugins', 'call', 'hold', 'hold', releaseFile, '--json']);
+  t.after(async () => {
+    await call.stop('SIGKILL');
+    await host.stop('SIGKILL');
+    removeProject(dir);
+  });
+  await host.waitFor(/"msg":"hold: call started"/);
+  return { dir, host, call, release: () => writeFileSync(releaseFile, '') };
+}
+
+/** The exit code, or a failure when the process is still running after `ms`. */
+async function exitCode(proc: CliProcess, ms: number, what: string): Promise<number | null> {
+  assert.ok(await settlesWithin(proc.exited, ms), `${what} did not exit within ${ms} ms\nstdout: ${proc.stdout.slice(-2000)}\nstderr: ${proc.stderr.slice(-2000)}`);
+  return proc.exited;
+}
+
+test('a graceful stop answers the CLI call in flight and refuses new requests with PLUGVISOR_HOST_STOPPING', async (t) => {
+  const { dir, host, call, release } = await hostWithCallInFlight(t);
+  host.child.kill('SIGINT');
+  await host.waitFor(/"msg":"stopping: draining/);
+
+  const refused = await cli(dir, ['plugins', 'call', 'hold', 'ping']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^plugvisor: PLUGVISOR_HOST_STOPPING: the host \(pid \d+\) is stopping: it takes no new requests \(call was not run\)\n$/);
+  assert.equal(call.child.exitCode, null, 'the call in flight is still waiting for its answer');
+
+  release();
+  assert.equal(await exitCode(call, 20_000, 'the CLI call'), 0, call.stderr);
+  assert.deepEqual(JSON.parse(call.stdout), { released: true });
+  assert.equal(await exitCode(host, 20_000, 'the host'), 0, host.stderr);
+  assert.ok(!existsSync(join(dir, '.plugvisor', 'run', 'control.sock')), 'the socket is removed');
+});
+
+test('a call still running after reload.timeout is ended by the stop and answered with its error, not a closed connection', async (t) => {
+  const { host, call } = await hostWithCallInFlight(t, { reload: { timeout: 1 } });
+  host.child.kill('SIGTERM');
+  assert.equal(await exitCode(host, 20_000, 'the host'), 0, host.stderr);
+  assert.equal(await exitCode(call, 20_000, 'the CLI call'), 1);
+  assert.match(call.stderr, /^plugvisor: PLUGVISOR_PLUGIN_STOPPED: plugin "hold" was stopped/, 'answered by the plugin\'s stop, not cut off by the host');
+  assert.match(host.stdout, /"requests":1,"timeoutMs":1000,"msg":"control requests still running after reload.timeout: stopping the plugins under them"/);
+});

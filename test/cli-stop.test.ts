@@ -1,7 +1,8 @@
 /**
  * Stopping a host (`plugvisor start`) while a CLI call is in flight. The first SIGINT/SIGTERM
  * refuses new requests but answers the call that runs (its CLI exits 0 with the result); a call
- * still running after reload.timeout is ended by the plugins' stop and answered with its error.
+ * still running after reload.timeout is ended by the plugins' stop and answered with its error; a
+ * second signal exits at once, 128 + the signal's number.
  *
  * The plugin `hold` answers `hold` only once a release file exists (it polls for it), so the test
  * decides when the call ends, and logs when the call started, so the test knows it is in flight.
@@ -75,3 +76,19 @@ test('a call still running after reload.timeout is ended by the stop and answere
   assert.match(call.stderr, /^plugvisor: PLUGVISOR_PLUGIN_STOPPED: plugin "hold" was stopped/, 'answered by the plugin\'s stop, not cut off by the host');
   assert.match(host.stdout, /"requests":1,"timeoutMs":1000,"msg":"control requests still running after reload.timeout: stopping the plugins under them"/);
 });
+
+for (const [second, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  test(`a second signal (${second}) exits at once with ${code}, saying the calls in flight were abandoned`, async (t) => {
+    const { dir, host, call } = await hostWithCallInFlight(t);
+    host.child.kill('SIGINT');
+    await host.waitFor(/"msg":"stopping: draining the requests and calls in flight \(a second Ctrl-C or SIGTERM forces the exit\)"/);
+    host.child.kill(second);
+    // reload.timeout is 30 s here: an exit within 10 s is the second signal's doing.
+    assert.equal(await exitCode(host, 10_000, 'the host'), code);
+    assert.match(host.stdout, new RegExp(`"signal":"${second}","calls":1,"requests":1,"msg":"second signal: exiting now; calls in flight were abandoned"`));
+    assert.ok(!existsSync(join(dir, '.plugvisor', 'run', 'control.sock')), 'the socket is removed');
+    assert.ok(!existsSync(join(dir, '.plugvisor', 'run', 'host.json')), 'host.json is removed');
+    assert.equal(await exitCode(call, 10_000, 'the CLI call'), 1);
+    assert.match(call.stderr, /^plugvisor: PLUGVISOR_HOST_NOT_RUNNING: the host closed the control connection .* before it answered; did it stop\? A request in flight may have run\n$/);
+  });
+}

@@ -3,12 +3,14 @@
  * (so a second host for the same project is refused before it starts any plugin), then the
  * supervisor, then whatever the command adds (the HTTP server).
  *
- * SIGINT/SIGTERM stops gracefully and exits 0:
+ * The first SIGINT/SIGTERM stops gracefully and exits 0:
  *   HTTP server closed ─▶ control channel drained: new requests refused, the ones in flight
  *   answered (a CLI call that ran must not look failed) ─▶ supervisor stopped (drains the plugins'
  *   calls, disposes them) ─▶ control channel closed.
+ * A second signal exits at once with 128 + the signal's number (130, 143), abandoning what runs.
  */
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ControlChannel } from '../control/control-channel.js';
@@ -53,9 +55,9 @@ export async function runHost(options: HostRunOptions): Promise<void> {
   let closeExtras: (() => Promise<void>) | undefined;
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
+    if (stopping) forceExit(sup, channel, signal);
     stopping = true;
-    sup.log.info({ signal }, 'stopping: draining the requests and calls in flight');
+    sup.log.info({ signal }, 'stopping: draining the requests and calls in flight (a second Ctrl-C or SIGTERM forces the exit)');
     (async () => {
       await closeExtras?.();
       await drainChannel(sup, channel);
@@ -86,6 +88,22 @@ async function drainChannel(sup: Supervisor, channel: ControlChannel | undefined
   const timeoutMs = sup.config.reload.timeoutSeconds * 1000;
   const unanswered = await channel.drain(timeoutMs);
   if (unanswered > 0) sup.log.warn({ requests: unanswered, timeoutMs }, 'control requests still running after reload.timeout: stopping the plugins under them');
+}
+
+/** The second signal: no more waiting. The exit status says which signal ended the host, as a shell does. */
+function forceExit(sup: Supervisor, channel: ControlChannel | undefined, signal: NodeJS.Signals): never {
+  sup.log.warn({ signal, calls: pendingCalls(sup), requests: channel?.inFlight ?? 0 }, 'second signal: exiting now; calls in flight were abandoned');
+  channel?.destroy();
+  process.exit(128 + (constants.signals[signal] ?? 0));
+}
+
+/** Calls the plugins have not answered yet (0 once the supervisor has let go of them). */
+function pendingCalls(sup: Supervisor): number {
+  try {
+    return sup.list().reduce((n, p) => n + p.stats.pending, 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** The config with watching and automatic reloads on (the file's other settings kept). */

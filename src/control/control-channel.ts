@@ -67,6 +67,11 @@ export class ControlChannel {
     };
   }
 
+  /** Control requests being handled and not yet answered. */
+  get inFlight(): number {
+    return this.#server?.inFlight ?? 0;
+  }
+
   /**
    * The first step of stopping: per-plugin watches end (no reload starts now), new requests get
    * PLUGVISOR_HOST_STOPPING, and the requests in flight run to their answer within `timeoutMs`.
@@ -86,5 +91,10 @@ export class ControlChannel {
       this.#history.close();
     })();
     return this.#closing;
+  }
+
+  /** At once, for a forced exit: connections cut, the socket and host.json removed. */
+  destroy(): void {
+    this.#server?.destroy();
   }
 }

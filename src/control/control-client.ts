@@ -54,7 +54,7 @@ export class ControlClient {
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
-      this.#closedError ??= new PlugvisorError('PLUGVISOR_HOST_NOT_RUNNING', `the host closed the control connection (${socketPath}); did it stop?`);
+      this.#closedError ??= new PlugvisorError('PLUGVISOR_HOST_NOT_RUNNING', `the host closed the control connection (${socketPath}) before it answered; did it stop? A request in flight may have run`);
       for (const pending of this.#pending.values()) pending.reject(this.#closedError);
       this.#pending.clear();
     });

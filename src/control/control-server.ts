@@ -16,6 +16,7 @@
  *             The socket keeps listening, so a second host still finds this one alive.
  *   close()   stop listening, end the connections (answers already written are flushed), remove
  *             the socket and host.json.
+ *   destroy() at once, for a forced exit: connections cut, files removed synchronously.
  */
 import { chmodSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -92,6 +93,11 @@ export class ControlServer {
     return control;
   }
 
+  /** Requests being handled and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
   /**
    * Refuse new requests (PLUGVISOR_HOST_STOPPING), end the streams, and wait until every request
    * in flight is answered or `timeoutMs` has passed. Resolves with the number still unanswered.
@@ -118,6 +124,14 @@ export class ControlServer {
       await closed;
     })().finally(() => this.#removeFiles());
     return this.#closed;
+  }
+
+  /** At once (a forced exit): cut every connection, remove the socket and host.json synchronously. */
+  destroy(): void {
+    this.#stopping.abort();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#server.close();
+    this.#removeFiles();
   }
 
   #removeFiles(): void {

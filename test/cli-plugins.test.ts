@@ -26,6 +26,7 @@ const keeper = {
     fail() { throw Object.assign(new Error('quota exceeded'), { code: 'E_QUOTA' }); },
     poison(ctx) { ctx.state.callback = () => 1; return true; },
     cure(ctx) { delete ctx.state.callback; return true; },
+    forget(ctx, key) { ctx.state.items.delete(key); },
   },
 };\n`,
 };
@@ -150,6 +151,22 @@ test('call: arguments parsed as JSON where they parse; results as text or JSON; 
   assert.match(unknownCommand.stderr, /^plugvisor: PLUGVISOR_COMMAND_NOT_FOUND: .*increment, get, reset/);
   assert.equal(failing.code, 1);
   assert.equal(failing.stderr, 'plugvisor: E_QUOTA: quota exceeded\n');
+});
+
+test('call --json of a command that returns nothing prints null, valid JSON (as the HTTP API answers {"result":null})', async () => {
+  const json = await cli(dir, ['plugins', 'call', 'keeper', 'forget', 'no-such-key', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal(json.stdout, 'null\n');
+  assert.equal(JSON.parse(json.stdout), null);
+  assert.equal((await cli(dir, ['plugins', 'call', 'keeper', 'forget', 'no-such-key'])).stdout, 'undefined\n', 'text shows the value as Node does');
+  // The control answer itself carries value: null (a client other than the CLI reads it too).
+  const client = await ControlClient.connect({ cwd: dir });
+  try {
+    const outcome = await client.request('call', { name: 'keeper', command: 'forget', args: ['no-such-key'] });
+    assert.equal(outcome.value, null);
+  } finally {
+    client.close();
+  }
 });
 
 test('info, deps and unload of an unknown plugin fail with PLUGVISOR_PLUGIN_NOT_FOUND', async () => {

@@ -17,13 +17,19 @@ export function badArguments(message: string): PlugvisorError {
   return new PlugvisorError('PLUGVISOR_BAD_ARGUMENTS', message);
 }
 
+/** --json output: always a JSON document (a command that returned nothing prints null, as the HTTP API answers). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${toJsonText(value, 2)}\n`);
 }
 
 /** One JSON document per line (streams). */
 export function printJsonLine(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${toJsonText(value)}\n`);
+}
+
+/** JSON.stringify returns undefined, not text, for undefined (and a function or symbol): print null then. */
+function toJsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent) ?? 'null';
 }
 
 export function print(text = ''): void {

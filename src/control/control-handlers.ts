@@ -77,7 +77,8 @@ function createHandlers(sup: Supervisor, host: HostContext): Handlers {
       if (!Array.isArray(args)) throw invalid('"args" must be an array');
       const t0 = performance.now();
       const value = await sup.call(str(p, 'name'), str(p, 'command'), ...args);
-      return { value, text: inspect(value, { depth: 8, breakLength: 100 }), durationMs: performance.now() - t0 };
+      // null, not undefined: an undefined field would vanish from the answer (JSON has no undefined).
+      return { value: value ?? null, text: inspect(value, { depth: 8, breakLength: 100 }), durationMs: performance.now() - t0 };
     },
 
     async profile(p) {

@@ -45,6 +45,8 @@ export const ErrorCodes = {
   PLUGVISOR_HTTP_BAD_REQUEST: 'An HTTP request to the dev server had a malformed JSON body, a body that fails the route\'s schema, or an unsupported content type.',
   PLUGVISOR_HTTP_NOT_LOCAL: 'The dev server answers only loopback requests: the Host or Origin header named another host, or it was asked to listen on a non-loopback address.',
   PLUGVISOR_HTTP_ROUTE_NOT_FOUND: 'No dev server route matches the request\'s method and path.',
+  PLUGVISOR_HTTP_PORT_IN_USE: 'The dev server cannot listen: another process already listens on that address and port.',
+  PLUGVISOR_HTTP_LISTEN_FAILED: 'The dev server cannot listen on the address and port it was given (permission denied, address not available).',
   // control channel and CLI
   PLUGVISOR_HOST_NOT_RUNNING: 'No plugvisor host answers on the control socket of this project (or the --socket given).',
   PLUGVISOR_HOST_ALREADY_RUNNING: 'Another live host already answers on the control socket this host would open.',

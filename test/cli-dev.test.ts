@@ -51,6 +51,20 @@ test('dev server: took over the stale socket; the host watches, and the HTTP API
   assert.deepEqual(await res.json(), []);
 });
 
+test('dev server on a busy port fails with PLUGVISOR_HTTP_PORT_IN_USE naming the port', async () => {
+  const port = new URL(url).port;
+  // Another project folder: the control socket is free, only the HTTP port is taken (by this file's host).
+  const other = createProject('plugvisor-cli-busy-', {}, { plugins: [] });
+  try {
+    const r = await cli(other, ['dev', 'server', '--port', port]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^plugvisor: PLUGVISOR_HTTP_PORT_IN_USE: the dev server cannot listen on 127\\.0\\.0\\.1 port ${port}: another process is listening there; [^\\n]+\\n$`));
+    assert.ok(!existsSync(join(other, '.plugvisor', 'run', 'control.sock')), 'the host that could not start removed its socket');
+  } finally {
+    removeProject(other);
+  }
+});
+
 test('dev plugin create: each template validates and loads as created', async () => {
   const templates = ['command', 'stateful', 'pooled'];
   const created = await Promise.all(templates.map((template) => cli(dir, ['dev', 'plugin', 'create', `my-${template}`, '--template', template])));

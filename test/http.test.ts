@@ -304,9 +304,14 @@ test('dev server: requests whose Host or Origin is not local are refused (DNS re
   await allowed({ origin: `http://localhost:${port}` });
 
   await assert.rejects(createDevServer(sup, { port: 0, host: '0.0.0.0' }), { code: 'PLUGVISOR_HTTP_NOT_LOCAL' });
-  // A port in use fails the start and leaves nothing behind on the supervisor.
+  // A port in use fails the start with a typed error naming the address, and leaves nothing behind on the supervisor.
   const listeners = sup.listenerCount('reload');
-  await assert.rejects(createDevServer(sup, { port }), { code: 'EADDRINUSE' });
+  await assert.rejects(createDevServer(sup, { port }), (err: Error & { code?: string; port?: number; host?: string; cause?: { code?: string } }) => {
+    assert.equal(err.code, 'PLUGVISOR_HTTP_PORT_IN_USE');
+    assert.deepEqual([err.host, err.port, err.cause?.code], ['127.0.0.1', port, 'EADDRINUSE']);
+    assert.match(err.message, new RegExp(`cannot listen on 127\\.0\\.0\\.1 port ${port}: another process is listening there`));
+    return true;
+  });
   assert.equal(sup.listenerCount('reload'), listeners);
 });
 

@@ -44,6 +44,19 @@ export interface DevServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** A failure to listen as a typed error naming the address, so the CLI's one line says what to change. */
+function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') {
+    return new PlugvisorError('PLUGVISOR_HTTP_PORT_IN_USE',
+      `the dev server cannot listen on ${host} port ${port}: another process is listening there; pick another --port (0 for any free one) or stop that process`, { host, port, cause: err });
+  }
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    return new PlugvisorError('PLUGVISOR_HTTP_LISTEN_FAILED', `the dev server cannot listen on ${host} port ${port}: ${(err as Error).message}`, { host, port, cause: err });
+  }
+  return err;
+}
+
 export async function createDevServer(sup: Supervisor, opts: DevServerOptions): Promise<DevServer> {
   const host = opts.host ?? '127.0.0.1';
   if (!isLoopbackAddress(host)) {
@@ -110,7 +123,7 @@ export async function createDevServer(sup: Supervisor, opts: DevServerOptions): 
   } catch (err) {
     detach();
     await app.close();
-    throw err;
+    throw listenError(err, host, opts.port);
   }
   const port = (app.server.address() as AddressInfo).port;
   hosts = allowedHosts(host, port);

@@ -252,7 +252,8 @@ export class PluginRuntime implements ManagedPlugin {
         this.#hooks.log.warn({ plugin: this.name, err }, 'dispose() failed'));
       await transport.terminate();
     }
-    this.#calls.failWhere(() => true, (c) => this.#stoppedError(`call ${c.command}`));
+    // Sent to the worker and still unanswered after the drain: they had started.
+    this.#calls.failWhere(() => true, (c) => pluginStopped(this.name, `call ${c.command}`, true));
     this.#calls.close();
     this.#transport = undefined;
     this.#status = 'stopped';

@@ -11,6 +11,7 @@ export function pluginFailed(plugin: string, failure: Error | undefined): Plugvi
     `plugin "${plugin}" has failed and is not restarted: ${failure?.message ?? 'too many restarts'}`, { plugin, cause: failure });
 }
 
-export function pluginStopped(plugin: string, what: string): PlugvisorError {
-  return new PlugvisorError('PLUGVISOR_PLUGIN_STOPPED', `plugin "${plugin}" was stopped before ${what} could run`, { plugin });
+export function pluginStopped(plugin: string, what: string, started = false): PlugvisorError {
+  const when = started ? `while ${what} was running (it did not finish within the stop's timeout)` : `before ${what} could run`;
+  return new PlugvisorError('PLUGVISOR_PLUGIN_STOPPED', `plugin "${plugin}" was stopped ${when}`, { plugin });
 }

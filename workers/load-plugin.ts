@@ -22,7 +22,18 @@ export async function loadPlugin(moduleUrl: string, entryFile: string): Promise<
       stack: (err as Error)?.stack,
     });
   }
-  return checkShape(mod.default, entryFile);
+  return checkShape(esModuleDefault(mod.default), entryFile);
+}
+
+/**
+ * A CommonJS entry compiled from ESM by tsc or Babel sets `exports.default = plugin` and
+ * `exports.__esModule = true`; its bundle's default export is that whole `exports` object. Bundlers
+ * take `.default` of such a module, and so does plugvisor.
+ */
+function esModuleDefault(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const exports = value as { __esModule?: unknown; default?: unknown };
+  return exports.__esModule === true && exports.default !== undefined ? exports.default : value;
 }
 
 export function checkShape(value: unknown, entryFile: string): PluginDefinition {

@@ -1,20 +1,27 @@
 /**
- * Turns a plugin's entry (.ts, .mts, .js, .mjs) into one JavaScript module a worker can import:
- * esbuild bundles the plugin's own files with an inline source map (stack traces point at the .ts
- * lines). The transform runs on the host: loading esbuild inside every worker would add ~60 ms to
- * each start. The bundle's metafile lists every source file the plugin is made of (for the watcher).
+ * Turns a plugin's entry (.ts, .mts, .js, .mjs, or CommonJS) into one JavaScript module a worker can
+ * import: esbuild bundles the plugin's own files with an inline source map (stack traces point at
+ * the .ts lines). The transform runs on the host: loading esbuild inside every worker would add
+ * ~60 ms to each start. The bundle's metafile lists every source file the plugin is made of (for
+ * the watcher).
  *
- * npm packages the plugin imports stay external, rewritten to the absolute file they resolve to from
- * the plugin's folder (the bundle itself lives in the cache folder); `plugvisor` itself resolves to a
- * tiny module, since definePlugin only adds types.
+ * The bundle lives in the cache folder, not beside the sources, so three things are set right:
+ * npm packages stay external, rewritten to the absolute file they resolve to from the importing
+ * file (resolve-imports.ts); each file's __dirname, __filename and require describe the file
+ * itself (file-meta.ts); `plugvisor` is the part of the package a worker can use
+ * (plugvisor-shim.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isBuiltin } from 'node:module';
-import { build, version as esbuildVersion, type Message, type Plugin } from 'esbuild';
+import { build, version as esbuildVersion, type BuildResult, type Message } from 'esbuild';
 import { PlugvisorError } from '../errors.js';
+import { PLUGVISOR_VERSION } from '../version.js';
+import { hashFile, readCacheIndex, writeCacheIndex } from './compile-cache.js';
+import { bundlePrelude, fileMeta, FILE_META_DEFINE } from './file-meta.js';
+import { plugvisorShim } from './plugvisor-shim.js';
+import { resolveImports } from './resolve-imports.js';
 
 export interface CompiledPlugin {
   /** file: URL of the compiled module. */
@@ -30,32 +37,6 @@ export interface CompiledPlugin {
   readonly compileMs: number;
 }
 
-const PLUGVISOR_SHIM = 'export function definePlugin(definition) { return definition; }\n';
-
-const plugvisorShim: Plugin = {
-  name: 'plugvisor-shim',
-  setup(b) {
-    b.onResolve({ filter: /^plugvisor$/ }, () => ({ path: 'plugvisor', namespace: 'plugvisor-shim' }));
-    b.onLoad({ filter: /.*/, namespace: 'plugvisor-shim' }, () => ({ contents: PLUGVISOR_SHIM, loader: 'js' }));
-  },
-};
-
-const RESOLVING = Symbol('resolving');
-
-const externalPackages: Plugin = {
-  name: 'external-packages',
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, async (args) => {
-      if (args.pluginData === RESOLVING || isBuiltin(args.path)) return undefined;
-      const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: RESOLVING });
-      if (found.errors.length > 0 || found.path === '') {
-        return { errors: [{ text: `cannot resolve import "${args.path}" (is the package installed in the plugin's folder?)` }] };
-      }
-      return { path: pathToFileURL(found.path).href, external: true };
-    });
-  },
-};
-
 export interface CompileOptions {
   /** Reuse an earlier output when every source file still has the same content. Default true. */
   cache?: boolean;
@@ -67,31 +48,23 @@ export interface CompileOptions {
   stableOutput?: boolean;
 }
 
-/**
- * The compile cache: keyed by the content of every source file (from the last build's metafile)
- * and the compiler's version and options, not by path, mtime and size. An unchanged plugin starts
- * without running esbuild at all.
- */
-interface CacheIndex {
-  key: string;
-  outFile: string;
-  contentFile: string;
-  hash: string;
-  inputs: Record<string, string>;
+/** What else a cached output depends on: the compiler and plugvisor (the shims). */
+function optionsKey(): string {
+  const options = { esbuild: esbuildVersion, plugvisor: PLUGVISOR_VERSION, target: 'node20', format: 'esm', v: 2 };
+  return createHash('sha256').update(JSON.stringify(options)).digest('hex').slice(0, 16);
 }
-
-const OPTIONS_KEY = createHash('sha256').update(JSON.stringify({ esbuild: esbuildVersion, target: 'node20', format: 'esm', v: 1 })).digest('hex').slice(0, 16);
 
 export async function compilePlugin(pluginName: string, entryFile: string, cacheDir: string, options: CompileOptions = {}): Promise<CompiledPlugin> {
   const t0 = performance.now();
   const safeName = pluginName.replace(/[^a-zA-Z0-9._-]/g, '_');
   const stable = options.stableOutput === true;
+  const key = optionsKey();
   // Source maps are relative to the output's folder: it must be known before the build.
   const outDir = stable ? join(cacheDir, 'dev', safeName) : cacheDir;
   const indexKey = `${stable ? 'stable:' : ''}${entryFile}`;
   const indexFile = join(cacheDir, 'index', `${createHash('sha256').update(indexKey).digest('hex').slice(0, 24)}.json`);
   if (options.cache !== false) {
-    const hit = readCacheIndex(indexFile);
+    const hit = readCacheIndex(indexFile, key);
     if (hit !== undefined) {
       return {
         moduleUrl: pathToFileURL(hit.outFile).href, outFile: hit.outFile, contentFile: hit.contentFile,
@@ -99,9 +72,25 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
       };
     }
   }
-  let result;
+  const result = await bundle(pluginName, entryFile, join(outDir, 'plugin.mjs'));
+  const output = result.outputFiles[0]!.text;
+  const code = Buffer.from(bundlePrelude(output, entryFile) + output);
+  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  const contentFile = join(outDir, `${safeName}-${hash}.mjs`);
+  writeOnce(contentFile, code);
+  const outFile = stable ? join(outDir, `${basename(entryFile).replace(/\.[mc]?[jt]s$/, '')}.mjs`) : contentFile;
+  const sources = Object.keys(result.metafile.inputs)
+    .filter((input) => !input.includes(':') && !input.includes('node_modules'))
+    .map((input) => resolve(dirname(entryFile), input));
+  writeCacheIndex(indexFile, { key, outFile, contentFile, hash, inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])) });
+  return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, hash, cached: false, compileMs: performance.now() - t0 };
+}
+
+type Bundle = BuildResult<{ write: false; metafile: true }>;
+
+async function bundle(pluginName: string, entryFile: string, outfile: string): Promise<Bundle> {
   try {
-    result = await build({
+    return await build({
       entryPoints: [entryFile],
       bundle: true,
       write: false,
@@ -113,30 +102,23 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
       metafile: true,
       logLevel: 'silent',
       absWorkingDir: dirname(entryFile),
-      outfile: join(outDir, 'plugin.mjs'),
+      outfile,
       // The bundle lives in the cache; keep import.meta.url pointing at the plugin's own entry.
-      define: { 'import.meta.url': JSON.stringify(pathToFileURL(entryFile).href) },
-      plugins: [plugvisorShim, externalPackages],
+      define: { 'import.meta.url': JSON.stringify(pathToFileURL(entryFile).href), ...FILE_META_DEFINE },
+      plugins: [plugvisorShim, resolveImports(), fileMeta()],
     });
   } catch (err) {
-    const errors = (err as { errors?: Message[] }).errors ?? [];
-    const first = errors[0];
-    const where = first?.location ? `${resolve(dirname(entryFile), first.location.file)}:${first.location.line}:${first.location.column + 1}` : entryFile;
-    const reason = errors.length > 0 ? errors.map((e) => e.text).join('; ') : (err as Error).message;
-    throw new PlugvisorError('PLUGVISOR_COMPILE_FAILED', `plugin "${pluginName}": ${where}: ${reason}`, {
-      plugin: pluginName, file: first?.location ? resolve(dirname(entryFile), first.location.file) : entryFile, cause: err,
-    });
+    throw compileError(pluginName, entryFile, err);
   }
-  const code = result.outputFiles[0]!.contents;
-  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
-  const contentFile = join(outDir, `${safeName}-${hash}.mjs`);
-  writeOnce(contentFile, code);
-  const outFile = stable ? join(outDir, `${basename(entryFile).replace(/\.[mc]?[jt]s$/, '')}.mjs`) : contentFile;
-  const sources = Object.keys(result.metafile.inputs)
-    .filter((input) => !input.includes(':') && !input.includes('node_modules'))
-    .map((input) => resolve(dirname(entryFile), input));
-  writeCacheIndex(indexFile, { key: OPTIONS_KEY, outFile, contentFile, hash, inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])) });
-  return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, hash, cached: false, compileMs: performance.now() - t0 };
+}
+
+function compileError(pluginName: string, entryFile: string, err: unknown): PlugvisorError {
+  const errors = (err as { errors?: Message[] }).errors ?? [];
+  const first = errors[0];
+  const file = first?.location ? resolve(dirname(entryFile), first.location.file) : entryFile;
+  const where = first?.location ? `${file}:${first.location.line}:${first.location.column + 1}` : entryFile;
+  const reason = errors.length > 0 ? errors.map((e) => e.text).join('; ') : (err as Error).message;
+  return new PlugvisorError('PLUGVISOR_COMPILE_FAILED', `plugin "${pluginName}": ${where}: ${reason}`, { plugin: pluginName, file, cause: err });
 }
 
 /** Write then rename: a worker never imports a half-written file. Content-addressed: written once. */
@@ -167,31 +149,4 @@ function hashFileShort(file: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function hashFile(file: string): string | undefined {
-  try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
-  } catch {
-    return undefined;
-  }
-}
-
-function readCacheIndex(indexFile: string): CacheIndex | undefined {
-  let index: CacheIndex;
-  try {
-    index = JSON.parse(readFileSync(indexFile, 'utf8')) as CacheIndex;
-  } catch {
-    return undefined;
-  }
-  if (index.key !== OPTIONS_KEY || !existsSync(index.contentFile ?? '')) return undefined;
-  for (const [file, hash] of Object.entries(index.inputs)) if (hashFile(file) !== hash) return undefined;
-  return index;
-}
-
-function writeCacheIndex(indexFile: string, index: CacheIndex): void {
-  mkdirSync(dirname(indexFile), { recursive: true });
-  const tmp = `${indexFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(index));
-  renameSync(tmp, indexFile);
 }

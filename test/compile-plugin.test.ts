@@ -1,0 +1,67 @@
+/**
+ * The compile pipeline: a plugin's files are bundled into one module in .plugvisor/cache, yet each
+ * file must behave as it does under Node from its own folder (require, __dirname, import.meta,
+ * package resolution), and a cached bundle must not outlive what it was built from.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startSupervisor, tempDir, writePlugin } from './helpers.js';
+
+test('a CommonJS plugin can require builtins, its own files and its dependencies, and sees its own __dirname and __filename', async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'cjs'), {
+    'package.json': { name: 'cjs', version: '1.0.0', main: 'index.js' },
+    'index.js': [
+      "const fs = require('fs');",
+      "const helper = require('./lib/helper.js');",
+      "const dep = require('cjs-dep');",
+      "const name = ['cjs', 'dep'].join('-');",
+      'module.exports = { commands: { info: () => ({',
+      "  data: fs.readFileSync(__dirname + '/data.txt', 'utf8'), dirname: __dirname, filename: __filename,",
+      '  helper: helper(), dep: dep.where, computed: require(name).where,',
+      '}) } };',
+    ].join('\n'),
+    'data.txt': 'root data',
+    'lib/helper.js': "const path = require('node:path');\nmodule.exports = () => path.join(__dirname, 'x');\n",
+    'node_modules/cjs-dep/package.json': { name: 'cjs-dep', version: '1.0.0', main: 'index.js' },
+    'node_modules/cjs-dep/index.js': 'exports.where = __dirname;\n',
+  });
+  const sup = await startSupervisor(t, { root });
+  await sup.load(dir);
+  assert.deepEqual(await sup.call('cjs', 'info'), {
+    data: 'root data', dirname: dir, filename: join(dir, 'index.js'),
+    helper: join(dir, 'lib', 'x'), dep: join(dir, 'node_modules', 'cjs-dep'), computed: join(dir, 'node_modules', 'cjs-dep'),
+  });
+});
+
+test('an ES module plugin can import a local CommonJS file that requires a builtin, beside its own require', async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'mixed'), {
+    'package.json': { name: 'mixed', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': [
+      "import { createRequire } from 'node:module';",
+      "import digest from './legacy.cjs';",
+      // The usual ESM idiom: a top-level `require` of the plugin's own must not clash with the bundle's.
+      'const require = createRequire(import.meta.url);',
+      "const os = require('node:os') as typeof import('node:os');",
+      "export default { commands: { digest: () => digest('abc'), eol: () => os.EOL } };",
+    ].join('\n'),
+    'legacy.cjs': "const crypto = require('crypto');\nmodule.exports = (s) => crypto.createHash('sha1').update(s).digest('hex');\n",
+  });
+  const sup = await startSupervisor(t, { root });
+  await sup.load(dir);
+  assert.equal(await sup.call('mixed', 'digest'), 'a9993e364706816aba3e25717850c26c9cd0d89d');
+  assert.equal(await sup.call('mixed', 'eol'), '\n');
+});
+
+test('a CommonJS entry compiled by tsc (exports.default with __esModule) is taken by its default', async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'tsc-cjs'), {
+    'package.json': { name: 'tsc-cjs', version: '1.0.0', main: 'index.js' },
+    'index.js': '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nconst plugin = { commands: { hi: () => "hi" } };\nexports.default = plugin;\n',
+  });
+  const sup = await startSupervisor(t, { root });
+  await sup.load(dir);
+  assert.equal(await sup.call('tsc-cjs', 'hi'), 'hi');
+});

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { rejectionOf } from './expect.js';
 import { startSupervisor, tempDir, writePlugin } from './helpers.js';
 
 test('a CommonJS plugin can require builtins, its own files and its dependencies, and sees its own __dirname and __filename', async (t) => {
@@ -64,4 +66,48 @@ test('a CommonJS entry compiled by tsc (exports.default with __esModule) is take
   const sup = await startSupervisor(t, { root });
   await sup.load(dir);
   assert.equal(await sup.call('tsc-cjs', 'hi'), 'hi');
+});
+
+test('each bundled file sees its own import.meta: url, dirname, filename and resolve', async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'meta'), {
+    'package.json': { name: 'meta', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': "import { util } from './lib/util.ts';\nexport default { commands: { util } };\n",
+    'data.txt': 'root data',
+    'lib/data.txt': 'lib data',
+    'lib/util.ts': [
+      "import { readFileSync } from 'node:fs';",
+      'export function util() {',
+      '  return {',
+      "    data: readFileSync(new URL('./data.txt', import.meta.url), 'utf8'),",
+      '    url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename,',
+      "    sibling: import.meta.resolve('./other.js'), dep: import.meta.resolve('esm-dep'), builtin: import.meta.resolve('fs'),",
+      '  };',
+      '}',
+    ].join('\n'),
+    'node_modules/esm-dep/package.json': { name: 'esm-dep', version: '1.0.0', type: 'module', exports: './esm.js' },
+    'node_modules/esm-dep/esm.js': 'export const v = 1;\n',
+  });
+  const sup = await startSupervisor(t, { root });
+  await sup.load(dir);
+  const lib = join(dir, 'lib');
+  assert.deepEqual(await sup.call('meta', 'util'), {
+    data: 'lib data', url: pathToFileURL(join(lib, 'util.ts')).href, dirname: lib, filename: join(lib, 'util.ts'),
+    sibling: pathToFileURL(join(lib, 'other.js')).href,
+    dep: pathToFileURL(join(dir, 'node_modules', 'esm-dep', 'esm.js')).href, builtin: 'node:fs',
+  });
+});
+
+test('stack traces still point at the .ts line of a file that uses import.meta', async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'meta-stack'), {
+    'package.json': { name: 'meta-stack', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': "import { fail } from './lib/fail.ts';\nexport default { commands: { fail } };\n",
+    'lib/fail.ts': "const here: string = import.meta.url;\n\nexport function fail(): never {\n  throw new Error('failed in ' + here);\n}\n",
+  });
+  const sup = await startSupervisor(t, { root });
+  await sup.load(dir);
+  const err = await rejectionOf(sup.call('meta-stack', 'fail'));
+  assert.match(err.message, /failed in file:.*fail\.ts$/);
+  assert.match(err.stack ?? '', /lib[\\/]fail\.ts:4:\d+/);
 });

@@ -7,8 +7,8 @@
  *
  * The bundle lives in the cache folder, not beside the sources, so three things are set right:
  * npm packages stay external, rewritten to the absolute file they resolve to from the importing
- * file (resolve-imports.ts); each file's __dirname, __filename and require describe the file
- * itself (file-meta.ts); `plugvisor` is the part of the package a worker can use
+ * file (resolve-imports.ts); each file's import.meta, __dirname, __filename and require describe
+ * the file itself (file-meta.ts); `plugvisor` is the part of the package a worker can use
  * (plugvisor-shim.ts).
  */
 import { createHash } from 'node:crypto';
@@ -103,8 +103,7 @@ async function bundle(pluginName: string, entryFile: string, outfile: string): P
       logLevel: 'silent',
       absWorkingDir: dirname(entryFile),
       outfile,
-      // The bundle lives in the cache; keep import.meta.url pointing at the plugin's own entry.
-      define: { 'import.meta.url': JSON.stringify(pathToFileURL(entryFile).href), ...FILE_META_DEFINE },
+      define: { ...FILE_META_DEFINE },
       plugins: [plugvisorShim, resolveImports(), fileMeta()],
     });
   } catch (err) {

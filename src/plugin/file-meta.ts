@@ -1,12 +1,12 @@
 /**
  * What each bundled file knows about itself. esbuild puts all of a plugin's files into one module
- * in .plugvisor/cache, so `__dirname`, `__filename` and `require` would all describe that cache
- * file. Under Node each file sees its own: this restores that.
+ * in .plugvisor/cache, so `import.meta`, `__dirname`, `__filename` and `require` would all describe
+ * that cache file. Under Node each file sees its own: this restores that.
  *
  *   source file (lib/util.ts)                    bundle (.plugvisor/cache/<name>-<hash>.mjs)
  *   ───────────────────────────────              ────────────────────────────────────────────
- *   __dirname / __filename     ── define ──►     __pv_file.dirname      (a per-file binding,
- *                                                                        renamed per module by
+ *   import.meta.url            ── define ──►     __pv_file.url          (a per-file binding,
+ *   __dirname / __filename     ── define ──►     __pv_file.dirname       renamed per module by
  *                                                                        esbuild's scope hoisting)
  *   onLoad prepends, on line 1:                  var __pv_file = __pvFileMeta("file:///…/lib/util.ts", …);
  *   output prelude, on line 1:                   function __pvFileMeta(…) {…}   const require = createRequire(entry)
@@ -26,11 +26,12 @@ const META = '__pv_file';
 
 /** The `define` entries that route every file's free references to its own binding. */
 export const FILE_META_DEFINE: Readonly<Record<string, string>> = {
+  'import.meta': META,
   __dirname: `${META}.dirname`,
   __filename: `${META}.filename`,
 };
 
-const MENTIONS_META = /\b__dirname\b|\b__filename\b/;
+const MENTIONS_META = /\bimport\s*\.\s*meta\b|\b__dirname\b|\b__filename\b/;
 
 const LOADERS: Record<string, Loader> = { ts: 'ts', mts: 'ts', cts: 'ts', tsx: 'tsx', js: 'js', mjs: 'js', cjs: 'js', jsx: 'jsx' };
 
@@ -76,5 +77,19 @@ export function bundlePrelude(code: string, entryFile: string): string {
   return prelude;
 }
 
-/** What a file's `__dirname` and `__filename` come from. */
-const FILE_META_RUNTIME = 'function __pvFileMeta(url, filename, dirname) { return { url, filename, dirname }; }';
+/**
+ * What a file's `import.meta` holds: its real url, filename and dirname, and a `resolve()` that
+ * resolves from the real file. Relative and absolute specifiers resolve as URLs; builtins to
+ * `node:` URLs; packages through require's resolution from the file's folder (Node's ESM resolver
+ * cannot be given another parent without loader hooks), so a package whose `exports` differ for
+ * `import` and `require` resolves to its `require` file here.
+ */
+const FILE_META_RUNTIME = 'function __pvFileMeta(url, filename, dirname) {'
+  + 'const resolve = (specifier) => {'
+  + 'if (/^(\\.{1,2}\\/|\\/|file:|data:|node:)/.test(specifier)) return new URL(specifier, url).href;'
+  + 'const m = process.getBuiltinModule("node:module");'
+  + 'if (m.isBuiltin(specifier)) return "node:" + specifier;'
+  + 'return process.getBuiltinModule("node:url").pathToFileURL(m.createRequire(url).resolve(specifier)).href;'
+  + '};'
+  + 'return { url, filename, dirname, resolve };'
+  + '}';

@@ -4,6 +4,7 @@
  * package resolution), and a cached bundle must not outlive what it was built from.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -76,7 +77,7 @@ test('each bundled file sees its own import.meta: url, dirname, filename and res
     'data.txt': 'root data',
     'lib/data.txt': 'lib data',
     'lib/util.ts': [
-      "import { readFileSync } from 'node:fs';",
+      "import { readFileSync, symlinkSync } from 'node:fs';",
       'export function util() {',
       '  return {',
       "    data: readFileSync(new URL('./data.txt', import.meta.url), 'utf8'),",
@@ -110,4 +111,26 @@ test('stack traces still point at the .ts line of a file that uses import.meta',
   const err = await rejectionOf(sup.call('meta-stack', 'fail'));
   assert.match(err.message, /failed in file:.*fail\.ts$/);
   assert.match(err.stack ?? '', /lib[\\/]fail\.ts:4:\d+/);
+});
+
+test('tsconfig paths aliases and package.json "imports" resolve to the plugin\'s own files, which are compiled', async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'aliases'), {
+    'package.json': { name: 'aliases', version: '1.0.0', type: 'module', main: 'src/index.ts', imports: { '#lib/*': './src/lib/*.ts' } },
+    'tsconfig.json': { compilerOptions: { baseUrl: '.', paths: { '@lib/*': ['src/lib/*'] } } },
+    'src/index.ts': "import { add } from '@lib/math';\nimport { twice } from '#lib/twice';\nimport { v } from 'esm-dep';\nimport { w } from 'linked';\nexport default { commands: { sum: () => add(twice(2), v) + w } };\n",
+    'src/lib/math.ts': 'export const add = (a: number, b: number): number => a + b;\n',
+    'src/lib/twice.ts': 'export const twice = (n: number): number => n * 2;\n',
+    'node_modules/esm-dep/package.json': { name: 'esm-dep', version: '1.0.0', type: 'module', exports: './esm.js' },
+    'node_modules/esm-dep/esm.js': 'export const v = 1;\n',
+  });
+  // A workspace package linked into node_modules resolves outside it, and is still a package.
+  const linked = writePlugin(join(root, 'linked'), { 'package.json': { name: 'linked', version: '1.0.0', type: 'module', exports: './w.js' }, 'w.js': 'export const w = 10;\n' });
+  symlinkSync(linked, join(dir, 'node_modules', 'linked'), 'dir');
+  const sup = await startSupervisor(t, { root });
+  await sup.load(dir);
+  assert.equal(await sup.call('aliases', 'sum'), 15);
+  const bundle = readFileSync(sup.info('aliases').module, 'utf8');
+  assert.ok(bundle.includes(pathToFileURL(join(dir, 'node_modules', 'esm-dep', 'esm.js')).href), 'a real package stays external');
+  assert.ok(bundle.includes(pathToFileURL(join(linked, 'w.js')).href), 'a linked package stays external');
 });

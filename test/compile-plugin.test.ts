@@ -4,7 +4,7 @@
  * package resolution), and a cached bundle must not outlive what it was built from.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, symlinkSync } from 'node:fs';
+import { readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -77,7 +77,7 @@ test('each bundled file sees its own import.meta: url, dirname, filename and res
     'data.txt': 'root data',
     'lib/data.txt': 'lib data',
     'lib/util.ts': [
-      "import { readFileSync, symlinkSync } from 'node:fs';",
+      "import { readFileSync, rmSync, symlinkSync } from 'node:fs';",
       'export function util() {',
       '  return {',
       "    data: readFileSync(new URL('./data.txt', import.meta.url), 'utf8'),",
@@ -133,4 +133,23 @@ test('tsconfig paths aliases and package.json "imports" resolve to the plugin\'s
   const bundle = readFileSync(sup.info('aliases').module, 'utf8');
   assert.ok(bundle.includes(pathToFileURL(join(dir, 'node_modules', 'esm-dep', 'esm.js')).href), 'a real package stays external');
   assert.ok(bundle.includes(pathToFileURL(join(linked, 'w.js')).href), 'a linked package stays external');
+});
+
+test('the compile cache recompiles when a dependency moved its entry (as npm update does)', async (t) => {
+  const root = tempDir(t);
+  const dep = join(root, 'uses-dep', 'node_modules', 'esm-dep');
+  const dir = writePlugin(join(root, 'uses-dep'), {
+    'package.json': { name: 'uses-dep', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': "import { v } from 'esm-dep';\nexport default { commands: { v: () => v } };\n",
+    'node_modules/esm-dep/package.json': { name: 'esm-dep', version: '1.0.0', type: 'module', exports: './esm.js' },
+    'node_modules/esm-dep/esm.js': 'export const v = 1;\n',
+  });
+  const sup = await startSupervisor(t, { root });
+  await sup.load(dir);
+  assert.equal(await sup.call('uses-dep', 'v'), 1);
+  writePlugin(dep, { 'package.json': { name: 'esm-dep', version: '1.1.0', type: 'module', exports: './esm2.js' }, 'esm2.js': 'export const v = 2;\n' });
+  rmSync(join(dep, 'esm.js'));
+  const r = await sup.reload('uses-dep', { force: true });
+  assert.equal(r.ok, true, r.error?.message);
+  assert.equal(await sup.call('uses-dep', 'v'), 2);
 });

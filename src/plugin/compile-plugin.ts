@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { build, version as esbuildVersion, type BuildResult, type Message } from 'esbuild';
 import { PlugvisorError } from '../errors.js';
 import { PLUGVISOR_VERSION } from '../version.js';
-import { hashFile, readCacheIndex, writeCacheIndex } from './compile-cache.js';
+import { describeExternals, hashFile, readCacheIndex, writeCacheIndex } from './compile-cache.js';
 import { bundlePrelude, fileMeta, FILE_META_DEFINE } from './file-meta.js';
 import { plugvisorShim } from './plugvisor-shim.js';
 import { resolveImports } from './resolve-imports.js';
@@ -72,7 +72,8 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
       };
     }
   }
-  const result = await bundle(pluginName, entryFile, join(outDir, 'plugin.mjs'));
+  const externals = new Set<string>();
+  const result = await bundle(pluginName, entryFile, join(outDir, 'plugin.mjs'), externals);
   const output = result.outputFiles[0]!.text;
   const code = Buffer.from(bundlePrelude(output, entryFile) + output);
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
@@ -82,13 +83,17 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
   const sources = Object.keys(result.metafile.inputs)
     .filter((input) => !input.includes(':') && !input.includes('node_modules'))
     .map((input) => resolve(dirname(entryFile), input));
-  writeCacheIndex(indexFile, { key, outFile, contentFile, hash, inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])) });
+  writeCacheIndex(indexFile, {
+    key, outFile, contentFile, hash,
+    inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])),
+    externals: describeExternals(externals),
+  });
   return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, hash, cached: false, compileMs: performance.now() - t0 };
 }
 
 type Bundle = BuildResult<{ write: false; metafile: true }>;
 
-async function bundle(pluginName: string, entryFile: string, outfile: string): Promise<Bundle> {
+async function bundle(pluginName: string, entryFile: string, outfile: string, externals: Set<string>): Promise<Bundle> {
   try {
     return await build({
       entryPoints: [entryFile],
@@ -104,7 +109,7 @@ async function bundle(pluginName: string, entryFile: string, outfile: string): P
       absWorkingDir: dirname(entryFile),
       outfile,
       define: { ...FILE_META_DEFINE },
-      plugins: [plugvisorShim, resolveImports(), fileMeta()],
+      plugins: [plugvisorShim, resolveImports(externals), fileMeta()],
     });
   } catch (err) {
     throw compileError(pluginName, entryFile, err);

@@ -13,7 +13,8 @@ import type { Plugin } from 'esbuild';
 
 const RESOLVING = Symbol('resolving');
 
-export function resolveImports(): Plugin {
+/** An esbuild plugin; every package file it makes external is added to `externals` (for the compile cache). */
+export function resolveImports(externals: Set<string>): Plugin {
   return {
     name: 'plugvisor-resolve-imports',
     setup(b) {
@@ -25,6 +26,7 @@ export function resolveImports(): Plugin {
         }
         if (found.external || found.namespace !== 'file') return found;
         if (isOwnFile(args.path, args.resolveDir, found.path)) return { path: found.path };
+        externals.add(found.path);
         // require() takes a path, import a URL.
         const byRequire = args.kind === 'require-call' || args.kind === 'require-resolve';
         return { path: byRequire ? found.path : pathToFileURL(found.path).href, external: true };

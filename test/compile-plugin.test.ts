@@ -8,7 +8,8 @@ import { readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { rejectionOf } from './expect.js';
+import { PLUGVISOR_VERSION } from 'plugvisor';
+import { assertError, rejectionOf } from './expect.js';
 import { startSupervisor, tempDir, writePlugin } from './helpers.js';
 
 test('a CommonJS plugin can require builtins, its own files and its dependencies, and sees its own __dirname and __filename', async (t) => {
@@ -152,4 +153,29 @@ test('the compile cache recompiles when a dependency moved its entry (as npm upd
   const r = await sup.reload('uses-dep', { force: true });
   assert.equal(r.ok, true, r.error?.message);
   assert.equal(await sup.call('uses-dep', 'v'), 2);
+});
+
+test("a plugin can import plugvisor's worker-side exports; any other name is a compile error naming it", async (t) => {
+  const root = tempDir(t);
+  const good = writePlugin(join(root, 'uses-api'), {
+    'package.json': { name: 'uses-api', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': [
+      "import { definePlugin, ErrorCodes, isPlugvisorError, PlugvisorError, PLUGVISOR_VERSION } from 'plugvisor';",
+      'export default definePlugin({ commands: {',
+      "  check: () => ({ version: PLUGVISOR_VERSION, known: 'PLUGVISOR_CALL_TIMEOUT' in ErrorCodes, is: isPlugvisorError(new PlugvisorError('PLUGVISOR_COMMAND_FAILED', 'x')) }),",
+      "  fail: () => { throw new PlugvisorError('PLUGVISOR_COMMAND_FAILED', 'typed', { plugin: 'uses-api' }); },",
+      '} });',
+    ].join('\n'),
+  });
+  const bad = writePlugin(join(root, 'uses-host'), {
+    'package.json': { name: 'uses-host', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': "import { Supervisor } from 'plugvisor';\nexport default { commands: { s: () => typeof Supervisor } };\n",
+  });
+  const sup = await startSupervisor(t, { root });
+  await sup.load(good);
+  assert.deepEqual(await sup.call('uses-api', 'check'), { version: PLUGVISOR_VERSION, known: true, is: true });
+  const failed = await rejectionOf(sup.call('uses-api', 'fail'));
+  assertError(failed, 'PLUGVISOR_COMMAND_FAILED', 'typed');
+  const err = await rejectionOf(sup.load(bad));
+  assertError(err, 'PLUGVISOR_COMPILE_FAILED', join(bad, 'index.ts:1:'), '"Supervisor" cannot be imported from \'plugvisor\'', 'definePlugin');
 });

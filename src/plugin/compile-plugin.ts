@@ -20,7 +20,7 @@ import { PlugvisorError } from '../errors.js';
 import { PLUGVISOR_VERSION } from '../version.js';
 import { describeExternals, hashFile, readCacheIndex, writeCacheIndex } from './compile-cache.js';
 import { bundlePrelude, fileMeta, FILE_META_DEFINE } from './file-meta.js';
-import { plugvisorShim } from './plugvisor-shim.js';
+import { explainShimError, plugvisorShim } from './plugvisor-shim.js';
 import { resolveImports } from './resolve-imports.js';
 
 export interface CompiledPlugin {
@@ -121,7 +121,7 @@ function compileError(pluginName: string, entryFile: string, err: unknown): Plug
   const first = errors[0];
   const file = first?.location ? resolve(dirname(entryFile), first.location.file) : entryFile;
   const where = first?.location ? `${file}:${first.location.line}:${first.location.column + 1}` : entryFile;
-  const reason = errors.length > 0 ? errors.map((e) => e.text).join('; ') : (err as Error).message;
+  const reason = errors.length > 0 ? errors.map((e) => explainShimError(e) ?? e.text).join('; ') : (err as Error).message;
   return new PlugvisorError('PLUGVISOR_COMPILE_FAILED', `plugin "${pluginName}": ${where}: ${reason}`, { plugin: pluginName, file, cause: err });
 }
 

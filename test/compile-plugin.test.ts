@@ -4,13 +4,15 @@
  * package resolution), and a cached bundle must not outlive what it was built from.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { PLUGVISOR_VERSION } from 'plugvisor';
 import { assertError, rejectionOf } from './expect.js';
-import { startSupervisor, tempDir, writePlugin } from './helpers.js';
+import { hostConditions } from '../src/plugin/resolve-imports.js';
+import { REPO_ROOT, startSupervisor, tempDir, writePlugin } from './helpers.js';
 
 test('a CommonJS plugin can require builtins, its own files and its dependencies, and sees its own __dirname and __filename', async (t) => {
   const root = tempDir(t);
@@ -78,7 +80,7 @@ test('each bundled file sees its own import.meta: url, dirname, filename and res
     'data.txt': 'root data',
     'lib/data.txt': 'lib data',
     'lib/util.ts': [
-      "import { readFileSync, rmSync, symlinkSync } from 'node:fs';",
+      "import { readFileSync } from 'node:fs';",
       'export function util() {',
       '  return {',
       "    data: readFileSync(new URL('./data.txt', import.meta.url), 'utf8'),",
@@ -178,4 +180,57 @@ test("a plugin can import plugvisor's worker-side exports; any other name is a c
   assertError(failed, 'PLUGVISOR_COMMAND_FAILED', 'typed');
   const err = await rejectionOf(sup.load(bad));
   assertError(err, 'PLUGVISOR_COMPILE_FAILED', join(bad, 'index.ts:1:'), '"Supervisor" cannot be imported from \'plugvisor\'', 'definePlugin');
+});
+
+const CONDITIONAL_DEP = {
+  'node_modules/cond-dep/package.json': { name: 'cond-dep', version: '1.0.0', exports: { module: './bundler.mjs', development: './dev.mjs', default: './node.cjs' } },
+  'node_modules/cond-dep/bundler.mjs': "export const which = 'bundler';\n",
+  'node_modules/cond-dep/dev.mjs': "export const which = 'development';\n",
+  'node_modules/cond-dep/node.cjs': "exports.which = 'node';\n",
+  'node_modules/main-dep/package.json': { name: 'main-dep', version: '1.0.0', main: './main.cjs', module: './module.mjs' },
+  'node_modules/main-dep/main.cjs': "exports.which = 'main';\n",
+  'node_modules/main-dep/module.mjs': "export const which = 'module';\n",
+};
+
+function writeConditionsPlugin(dir: string): string {
+  return writePlugin(dir, {
+    'package.json': { name: 'conditions', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': "import { which } from 'cond-dep';\nimport main from 'main-dep';\nexport default { commands: { which: () => [which, main.which] } };\n",
+    ...CONDITIONAL_DEP,
+  });
+}
+
+test("npm packages resolve by Node's rules: no bundler \"module\" condition or field", async (t) => {
+  const dir = writeConditionsPlugin(join(tempDir(t), 'conditions'));
+  const sup = await startSupervisor(t, { root: dir });
+  await sup.load(dir);
+  assert.deepEqual(await sup.call('conditions', 'which'), ['node', 'main']);
+});
+
+test("npm packages resolve with the host's --conditions (-C) flags", async (t) => {
+  const root = tempDir(t);
+  const dir = writeConditionsPlugin(join(root, 'conditions'));
+  const host = join(root, 'host.mjs');
+  writeFileSync(host, `import { Supervisor } from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'index.js')).href)};
+const sup = new Supervisor({ root: ${JSON.stringify(root)}, config: { log_level: 'silent' } });
+try {
+  await sup.start();
+  await sup.load(${JSON.stringify(dir)});
+  console.log(JSON.stringify(await sup.call('conditions', 'which')));
+} catch (err) {
+  console.log(JSON.stringify({ code: err.code, message: err.message }));
+} finally {
+  await sup.stop();
+}
+`);
+  const child = spawn(process.execPath, ['-C', 'development', host], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
+  assert.deepEqual(JSON.parse(out), ['development', 'main']);
+});
+
+test('the host\'s conditions are read from its flags and NODE_OPTIONS, in both spellings', () => {
+  assert.deepEqual(hostConditions(['-C', 'development', '--conditions=edge', '--inspect'], '--conditions custom -C=edge'), ['custom', 'edge', 'development']);
+  assert.deepEqual(hostConditions([], ''), []);
 });

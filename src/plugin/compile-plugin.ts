@@ -21,7 +21,7 @@ import { PLUGVISOR_VERSION } from '../version.js';
 import { describeExternals, hashFile, readCacheIndex, writeCacheIndex } from './compile-cache.js';
 import { bundlePrelude, fileMeta, FILE_META_DEFINE } from './file-meta.js';
 import { explainShimError, plugvisorShim } from './plugvisor-shim.js';
-import { resolveImports } from './resolve-imports.js';
+import { hostConditions, resolveImports } from './resolve-imports.js';
 
 export interface CompiledPlugin {
   /** file: URL of the compiled module. */
@@ -48,9 +48,9 @@ export interface CompileOptions {
   stableOutput?: boolean;
 }
 
-/** What else a cached output depends on: the compiler and plugvisor (the shims). */
-function optionsKey(): string {
-  const options = { esbuild: esbuildVersion, plugvisor: PLUGVISOR_VERSION, target: 'node20', format: 'esm', v: 2 };
+/** What else a cached output depends on: the compiler, plugvisor (the shims) and the host's conditions. */
+function optionsKey(conditions: readonly string[]): string {
+  const options = { esbuild: esbuildVersion, plugvisor: PLUGVISOR_VERSION, target: 'node20', format: 'esm', conditions, v: 2 };
   return createHash('sha256').update(JSON.stringify(options)).digest('hex').slice(0, 16);
 }
 
@@ -58,7 +58,8 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
   const t0 = performance.now();
   const safeName = pluginName.replace(/[^a-zA-Z0-9._-]/g, '_');
   const stable = options.stableOutput === true;
-  const key = optionsKey();
+  const conditions = hostConditions();
+  const key = optionsKey(conditions);
   // Source maps are relative to the output's folder: it must be known before the build.
   const outDir = stable ? join(cacheDir, 'dev', safeName) : cacheDir;
   const indexKey = `${stable ? 'stable:' : ''}${entryFile}`;
@@ -73,7 +74,7 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
     }
   }
   const externals = new Set<string>();
-  const result = await bundle(pluginName, entryFile, join(outDir, 'plugin.mjs'), externals);
+  const result = await bundle(pluginName, entryFile, join(outDir, 'plugin.mjs'), conditions, externals);
   const output = result.outputFiles[0]!.text;
   const code = Buffer.from(bundlePrelude(output, entryFile) + output);
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
@@ -93,7 +94,7 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
 
 type Bundle = BuildResult<{ write: false; metafile: true }>;
 
-async function bundle(pluginName: string, entryFile: string, outfile: string, externals: Set<string>): Promise<Bundle> {
+async function bundle(pluginName: string, entryFile: string, outfile: string, conditions: string[], externals: Set<string>): Promise<Bundle> {
   try {
     return await build({
       entryPoints: [entryFile],
@@ -108,6 +109,10 @@ async function bundle(pluginName: string, entryFile: string, outfile: string, ex
       logLevel: 'silent',
       absWorkingDir: dirname(entryFile),
       outfile,
+      // Node's resolution rules, not a bundler's: no "module" field or condition (setting
+      // `conditions`, even to [], drops esbuild's default "module"), plus the host's --conditions.
+      conditions,
+      mainFields: ['main'],
       define: { ...FILE_META_DEFINE },
       plugins: [plugvisorShim, resolveImports(externals), fileMeta()],
     });

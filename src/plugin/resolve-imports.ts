@@ -57,3 +57,20 @@ function installedPackageDir(specifier: string, fromDir: string): string | undef
     if (dirname(dir) === dir) return undefined;
   }
 }
+
+/**
+ * The host's own `--conditions` (`-C`) flags, from its command line and NODE_OPTIONS: packages
+ * resolve for a plugin as they would for the host (and its workers, which inherit the flags).
+ */
+export function hostConditions(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): string[] {
+  const args = [...nodeOptions.split(/\s+/).filter((a) => a !== ''), ...execArgv];
+  const conditions: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const m = /^(?:--conditions|-C)(?:=(.*))?$/.exec(arg);
+    if (m === null) continue;
+    const value = m[1] ?? args[++i];
+    if (value !== undefined && !conditions.includes(value)) conditions.push(value);
+  }
+  return conditions;
+}

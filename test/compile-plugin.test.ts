@@ -7,16 +7,24 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { PLUGVISOR_VERSION } from 'plugvisor';
+import { PLUGVISOR_VERSION, type Supervisor } from 'plugvisor';
 import { assertError, rejectionOf } from './expect.js';
 import { hostConditions } from '../src/plugin/resolve-imports.js';
-import { REPO_ROOT, startSupervisor, tempDir, writePlugin } from './helpers.js';
+import { REPO_ROOT, startSupervisor, tempDir, writePlugin, type PluginFiles } from './helpers.js';
+
+/** A supervisor rooted in a fresh folder, with a plugin written to <root>/<name> and loaded. */
+async function loadWritten(t: TestContext, name: string, files: PluginFiles): Promise<{ sup: Supervisor; dir: string }> {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, name), files);
+  const sup = await startSupervisor(t, { root });
+  await sup.load(dir);
+  return { sup, dir };
+}
 
 test('a CommonJS plugin can require builtins, its own files and its dependencies, and sees its own __dirname and __filename', async (t) => {
-  const root = tempDir(t);
-  const dir = writePlugin(join(root, 'cjs'), {
+  const { sup, dir } = await loadWritten(t, 'cjs', {
     'package.json': { name: 'cjs', version: '1.0.0', main: 'index.js' },
     'index.js': [
       "const fs = require('fs');",
@@ -33,8 +41,6 @@ test('a CommonJS plugin can require builtins, its own files and its dependencies
     'node_modules/cjs-dep/package.json': { name: 'cjs-dep', version: '1.0.0', main: 'index.js' },
     'node_modules/cjs-dep/index.js': 'exports.where = __dirname;\n',
   });
-  const sup = await startSupervisor(t, { root });
-  await sup.load(dir);
   assert.deepEqual(await sup.call('cjs', 'info'), {
     data: 'root data', dirname: dir, filename: join(dir, 'index.js'),
     helper: join(dir, 'lib', 'x'), dep: join(dir, 'node_modules', 'cjs-dep'), computed: join(dir, 'node_modules', 'cjs-dep'),
@@ -42,8 +48,7 @@ test('a CommonJS plugin can require builtins, its own files and its dependencies
 });
 
 test('an ES module plugin can import a local CommonJS file that requires a builtin, beside its own require', async (t) => {
-  const root = tempDir(t);
-  const dir = writePlugin(join(root, 'mixed'), {
+  const { sup } = await loadWritten(t, 'mixed', {
     'package.json': { name: 'mixed', version: '1.0.0', type: 'module', main: 'index.ts' },
     'index.ts': [
       "import { createRequire } from 'node:module';",
@@ -55,26 +60,20 @@ test('an ES module plugin can import a local CommonJS file that requires a built
     ].join('\n'),
     'legacy.cjs': "const crypto = require('crypto');\nmodule.exports = (s) => crypto.createHash('sha1').update(s).digest('hex');\n",
   });
-  const sup = await startSupervisor(t, { root });
-  await sup.load(dir);
   assert.equal(await sup.call('mixed', 'digest'), 'a9993e364706816aba3e25717850c26c9cd0d89d');
   assert.equal(await sup.call('mixed', 'eol'), '\n');
 });
 
 test('a CommonJS entry compiled by tsc (exports.default with __esModule) is taken by its default', async (t) => {
-  const root = tempDir(t);
-  const dir = writePlugin(join(root, 'tsc-cjs'), {
+  const { sup } = await loadWritten(t, 'tsc-cjs', {
     'package.json': { name: 'tsc-cjs', version: '1.0.0', main: 'index.js' },
     'index.js': '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nconst plugin = { commands: { hi: () => "hi" } };\nexports.default = plugin;\n',
   });
-  const sup = await startSupervisor(t, { root });
-  await sup.load(dir);
   assert.equal(await sup.call('tsc-cjs', 'hi'), 'hi');
 });
 
 test('each bundled file sees its own import.meta: url, dirname, filename and resolve', async (t) => {
-  const root = tempDir(t);
-  const dir = writePlugin(join(root, 'meta'), {
+  const { sup, dir } = await loadWritten(t, 'meta', {
     'package.json': { name: 'meta', version: '1.0.0', type: 'module', main: 'index.ts' },
     'index.ts': "import { util } from './lib/util.ts';\nexport default { commands: { util } };\n",
     'data.txt': 'root data',
@@ -92,8 +91,6 @@ test('each bundled file sees its own import.meta: url, dirname, filename and res
     'node_modules/esm-dep/package.json': { name: 'esm-dep', version: '1.0.0', type: 'module', exports: './esm.js' },
     'node_modules/esm-dep/esm.js': 'export const v = 1;\n',
   });
-  const sup = await startSupervisor(t, { root });
-  await sup.load(dir);
   const lib = join(dir, 'lib');
   assert.deepEqual(await sup.call('meta', 'util'), {
     data: 'lib data', url: pathToFileURL(join(lib, 'util.ts')).href, dirname: lib, filename: join(lib, 'util.ts'),
@@ -103,14 +100,11 @@ test('each bundled file sees its own import.meta: url, dirname, filename and res
 });
 
 test('stack traces still point at the .ts line of a file that uses import.meta', async (t) => {
-  const root = tempDir(t);
-  const dir = writePlugin(join(root, 'meta-stack'), {
+  const { sup } = await loadWritten(t, 'meta-stack', {
     'package.json': { name: 'meta-stack', version: '1.0.0', type: 'module', main: 'index.ts' },
     'index.ts': "import { fail } from './lib/fail.ts';\nexport default { commands: { fail } };\n",
     'lib/fail.ts': "const here: string = import.meta.url;\n\nexport function fail(): never {\n  throw new Error('failed in ' + here);\n}\n",
   });
-  const sup = await startSupervisor(t, { root });
-  await sup.load(dir);
   const err = await rejectionOf(sup.call('meta-stack', 'fail'));
   assert.match(err.message, /failed in file:.*fail\.ts$/);
   assert.match(err.stack ?? '', /lib[\\/]fail\.ts:4:\d+/);
@@ -139,16 +133,13 @@ test('tsconfig paths aliases and package.json "imports" resolve to the plugin\'s
 });
 
 test('the compile cache recompiles when a dependency moved its entry (as npm update does)', async (t) => {
-  const root = tempDir(t);
-  const dep = join(root, 'uses-dep', 'node_modules', 'esm-dep');
-  const dir = writePlugin(join(root, 'uses-dep'), {
+  const { sup, dir } = await loadWritten(t, 'uses-dep', {
     'package.json': { name: 'uses-dep', version: '1.0.0', type: 'module', main: 'index.ts' },
     'index.ts': "import { v } from 'esm-dep';\nexport default { commands: { v: () => v } };\n",
     'node_modules/esm-dep/package.json': { name: 'esm-dep', version: '1.0.0', type: 'module', exports: './esm.js' },
     'node_modules/esm-dep/esm.js': 'export const v = 1;\n',
   });
-  const sup = await startSupervisor(t, { root });
-  await sup.load(dir);
+  const dep = join(dir, 'node_modules', 'esm-dep');
   assert.equal(await sup.call('uses-dep', 'v'), 1);
   writePlugin(dep, { 'package.json': { name: 'esm-dep', version: '1.1.0', type: 'module', exports: './esm2.js' }, 'esm2.js': 'export const v = 2;\n' });
   rmSync(join(dep, 'esm.js'));

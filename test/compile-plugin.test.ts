@@ -85,17 +85,24 @@ test('each bundled file sees its own import.meta: url, dirname, filename and res
       "    data: readFileSync(new URL('./data.txt', import.meta.url), 'utf8'),",
       '    url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename,',
       "    sibling: import.meta.resolve('./other.js'), dep: import.meta.resolve('esm-dep'), builtin: import.meta.resolve('fs'),",
+      "    dual: import.meta.resolve('dual-dep'), computed: import.meta.resolve(['esm', 'dep'].join('-')),",
       '  };',
       '}',
     ].join('\n'),
     'node_modules/esm-dep/package.json': { name: 'esm-dep', version: '1.0.0', type: 'module', exports: './esm.js' },
     'node_modules/esm-dep/esm.js': 'export const v = 1;\n',
+    // A literal name resolves as an import would: to the "import" file of a dual package.
+    'node_modules/dual-dep/package.json': { name: 'dual-dep', version: '1.0.0', exports: { import: './esm.mjs', require: './cjs.cjs' } },
+    'node_modules/dual-dep/esm.mjs': 'export const v = 1;\n',
+    'node_modules/dual-dep/cjs.cjs': 'exports.v = 1;\n',
   });
   const lib = join(dir, 'lib');
   assert.deepEqual(await sup.call('meta', 'util'), {
     data: 'lib data', url: pathToFileURL(join(lib, 'util.ts')).href, dirname: lib, filename: join(lib, 'util.ts'),
     sibling: pathToFileURL(join(lib, 'other.js')).href,
     dep: pathToFileURL(join(dir, 'node_modules', 'esm-dep', 'esm.js')).href, builtin: 'node:fs',
+    dual: pathToFileURL(join(dir, 'node_modules', 'dual-dep', 'esm.mjs')).href,
+    computed: pathToFileURL(join(dir, 'node_modules', 'esm-dep', 'esm.js')).href,
   });
 });
 

@@ -20,7 +20,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Loader, Plugin } from 'esbuild';
+import { isBuiltin } from 'node:module';
+import type { Loader, Plugin, PluginBuild } from 'esbuild';
 
 const META = '__pv_file';
 
@@ -45,15 +46,37 @@ export function fileMeta(): Plugin {
         const source = await readFile(args.path, 'utf8');
         if (!MENTIONS_META.test(source)) return undefined;
         const loader = LOADERS[args.path.slice(args.path.lastIndexOf('.') + 1)] ?? 'js';
-        return { contents: withMetaBinding(source, args.path), loader };
+        const resolved = await resolveLiteralPackages(b, source, args.path);
+        return { contents: withMetaBinding(source, args.path, resolved), loader };
       });
     },
   };
 }
 
+const RESOLVE_LITERAL = /\bimport\s*\.\s*meta\s*\.\s*resolve\(\s*(['"])([^'"./][^'"]*)\1\s*\)/g;
+
+/**
+ * `import.meta.resolve('pkg')` with a literal package name, resolved now as an import of it would
+ * be (Node's conditions for `import`, the host's --conditions), to the URL the worker can use.
+ * Going through b.resolve also records the package file for the compile cache.
+ */
+async function resolveLiteralPackages(b: PluginBuild, source: string, file: string): Promise<Record<string, string>> {
+  const resolved: Record<string, string> = {};
+  for (const [, , specifier] of source.matchAll(RESOLVE_LITERAL)) {
+    if (specifier === undefined || isBuiltin(specifier) || specifier in resolved) continue;
+    const found = await b.resolve(specifier, { kind: 'import-statement', resolveDir: dirname(file), importer: file });
+    if (found.errors.length > 0 || found.path === '') continue;
+    // A package comes back external, already a URL (resolve-imports.ts); an own file (an alias) as a path.
+    if (found.external && found.path.startsWith('file:')) resolved[specifier] = found.path;
+    else if (found.namespace === 'file') resolved[specifier] = pathToFileURL(found.path).href;
+  }
+  return resolved;
+}
+
 /** `source` with its `__pv_file` declared at the start of line 1 (after a hashbang, which must stay first). */
-export function withMetaBinding(source: string, file: string): string {
-  const declaration = `var ${META} = __pvFileMeta(${JSON.stringify(pathToFileURL(file).href)}, ${JSON.stringify(file)}, ${JSON.stringify(dirname(file))});`;
+export function withMetaBinding(source: string, file: string, resolved: Record<string, string> = {}): string {
+  const args = [pathToFileURL(file).href, file, dirname(file), resolved].map((a) => JSON.stringify(a)).join(', ');
+  const declaration = `var ${META} = __pvFileMeta(${args});`;
   if (!source.startsWith('#!')) return declaration + source;
   const eol = source.indexOf('\n');
   return eol < 0 ? source : source.slice(0, eol + 1) + declaration + source.slice(eol + 1);
@@ -80,12 +103,14 @@ export function bundlePrelude(code: string, entryFile: string): string {
 /**
  * What a file's `import.meta` holds: its real url, filename and dirname, and a `resolve()` that
  * resolves from the real file. Relative and absolute specifiers resolve as URLs; builtins to
- * `node:` URLs; packages through require's resolution from the file's folder (Node's ESM resolver
- * cannot be given another parent without loader hooks), so a package whose `exports` differ for
- * `import` and `require` resolves to its `require` file here.
+ * `node:` URLs; a literal package name to what the compile resolved it to; any other package name
+ * through require's resolution from the file's folder (Node's ESM resolver cannot be given another
+ * parent without loader hooks), so for a package whose `exports` differ for `import` and `require`
+ * a computed name gives the `require` file.
  */
-const FILE_META_RUNTIME = 'function __pvFileMeta(url, filename, dirname) {'
+const FILE_META_RUNTIME = 'function __pvFileMeta(url, filename, dirname, resolved) {'
   + 'const resolve = (specifier) => {'
+  + 'if (Object.hasOwn(resolved, specifier)) return resolved[specifier];'
   + 'if (/^(\\.{1,2}\\/|\\/|file:|data:|node:)/.test(specifier)) return new URL(specifier, url).href;'
   + 'const m = process.getBuiltinModule("node:module");'
   + 'if (m.isBuiltin(specifier)) return "node:" + specifier;'

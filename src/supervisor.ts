@@ -21,6 +21,7 @@ import { readManifest, type PluginManifest } from './plugin/manifest.js';
 import { loadPluginConfig } from './plugin/plugin-config.js';
 import { resolvePluginDir, type LoadSource } from './plugin/resolve-source.js';
 import type { HealthReport, PeerWiring, WorkerHeap } from './protocol/messages.js';
+import { pruneCompileCache } from './plugin/prune-compile-cache.js';
 import { SpareWorkers } from './runtime/spare-workers.js';
 import { PluginRuntime, type PluginBuild, type RuntimeHooks } from './runtime/plugin-runtime.js';
 import type { ManagedPlugin } from './runtime/managed-plugin.js';
@@ -56,6 +57,9 @@ export type PluginProxy<T extends object = Commands> = {
   [K in keyof T]-?: NonNullable<T[K]> extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
 
+/** How often loads and reloads may look for old compiled versions to remove. */
+const PRUNE_INTERVAL_MS = 60_000;
+
 export class Supervisor extends EventEmitter<SupervisorEventMap> {
   readonly log: Logger;
   #config: ResolvedConfig;
@@ -71,6 +75,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   /** Loads, reloads and unloads change the plugin graph one at a time. */
   readonly #changes = new Mutex();
   readonly #spares: SpareWorkers;
+  #prunedAt = 0;
 
   constructor(options: SupervisorOptions = {}) {
     super();
@@ -121,6 +126,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     return this.#changes.run(async () => {
       const manifest = readManifest(resolvePluginDir(this.root, source));
       await this.#loadManifest(manifest);
+      this.#pruneCompileCache();
       await this.#watch.refresh();
       return this.info(manifest.name);
     });
@@ -180,6 +186,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       afterSwap: options.backupState === true || this.#backups.enabled
         ? async (runtime) => void (await this.#backups.checkpoint(runtime)) : undefined,
     }, group).finally(releaseSpares);
+    this.#pruneCompileCache();
     await this.#watch.refresh();
     for (const r of results) {
       if (r.ok) {
@@ -508,6 +515,20 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
         throw new PlugvisorError('PLUGVISOR_DEPENDENCY_MISSING',
           `plugin "${manifest.name}" needs "${dep}" ${range}, but version ${loaded.manifest.version} is loaded (${manifest.manifestFile}: plugvisor.dependsOn)`, { plugin: manifest.name, dependency: dep, file: manifest.manifestFile });
       }
+    }
+  }
+
+  /** Old compiled versions out of .plugvisor/cache, at most once a minute (it reads the folder). */
+  #pruneCompileCache(): void {
+    const now = Date.now();
+    if (now - this.#prunedAt < PRUNE_INTERVAL_MS) return;
+    this.#prunedAt = now;
+    const inUse = new Set([...this.#plugins.values()].flatMap((r) => [r.build.compiled.contentFile, r.build.compiled.outFile]));
+    try {
+      const removed = pruneCompileCache(this.#cacheDir, inUse, now);
+      if (removed > 0) this.log.debug({ removed, dir: this.#cacheDir }, 'old compiled versions removed from the cache');
+    } catch (err) {
+      this.log.warn({ err, dir: this.#cacheDir }, 'pruning the compile cache failed');
     }
   }
 

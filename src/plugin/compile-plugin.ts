@@ -32,6 +32,8 @@ export interface CompiledPlugin {
   /** Absolute paths of the plugin's own source files (not node_modules). */
   readonly sources: readonly string[];
   readonly hash: string;
+  /** The compiled code itself: a start after the cache was pruned writes it back. */
+  readonly code: Buffer;
   /** Served from the compile cache, without running esbuild. */
   readonly cached: boolean;
   readonly compileMs: number;
@@ -66,10 +68,11 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
   const indexFile = join(cacheDir, 'index', `${createHash('sha256').update(indexKey).digest('hex').slice(0, 24)}.json`);
   if (options.cache !== false) {
     const hit = readCacheIndex(indexFile, key);
-    if (hit !== undefined) {
+    const code = hit === undefined ? undefined : readCached(hit.contentFile);
+    if (hit !== undefined && code !== undefined) {
       return {
         moduleUrl: pathToFileURL(hit.outFile).href, outFile: hit.outFile, contentFile: hit.contentFile,
-        sources: Object.keys(hit.inputs), hash: hit.hash, cached: true, compileMs: performance.now() - t0,
+        sources: Object.keys(hit.inputs), hash: hit.hash, code, cached: true, compileMs: performance.now() - t0,
       };
     }
   }
@@ -89,7 +92,7 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
     inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])),
     externals: describeExternals(externals),
   });
-  return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, hash, cached: false, compileMs: performance.now() - t0 };
+  return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, hash, code, cached: false, compileMs: performance.now() - t0 };
 }
 
 type Bundle = BuildResult<{ write: false; metafile: true }>;
@@ -140,16 +143,25 @@ function writeOnce(file: string, code: Uint8Array): void {
 }
 
 /**
- * Make `outFile` hold this version's code before a worker imports it. Only the stable output of
- * preserve_breakpoints needs it: every version shares that file, and a rolled-back reload or a
- * crash restart must not start the code of another version.
+ * Make `outFile` hold this version's code before a worker imports it: the stable output of
+ * preserve_breakpoints is shared by every version (a rolled-back reload or a crash restart must not
+ * start another version's code), and a pruned cache (pruneCompileCache) may have removed the file.
  */
 export function materialize(compiled: CompiledPlugin): void {
-  if (compiled.outFile === compiled.contentFile) return;
-  if (hashFileShort(compiled.outFile) === compiled.hash) return;
+  // A content-addressed file that exists holds this code; a shared one must be checked.
+  if (compiled.outFile === compiled.contentFile ? existsSync(compiled.outFile) : hashFileShort(compiled.outFile) === compiled.hash) return;
+  mkdirSync(dirname(compiled.outFile), { recursive: true });
   const tmp = `${compiled.outFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, readFileSync(compiled.contentFile));
+  writeFileSync(tmp, compiled.code);
   renameSync(tmp, compiled.outFile);
+}
+
+function readCached(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 function hashFileShort(file: string): string | undefined {

@@ -4,15 +4,14 @@
  * package resolution), and a cached bundle must not outlive what it was built from.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { PLUGVISOR_VERSION, type Supervisor } from 'plugvisor';
 import { assertError, rejectionOf } from './expect.js';
 import { hostConditions } from '../src/plugin/resolve-imports.js';
-import { REPO_ROOT, startSupervisor, tempDir, writePlugin, type PluginFiles } from './helpers.js';
+import { runHostScript, startSupervisor, tempDir, writePlugin, type PluginFiles } from './helpers.js';
 
 /** A supervisor rooted in a fresh folder, with a plugin written to <root>/<name> and loaded. */
 async function loadWritten(t: TestContext, name: string, files: PluginFiles): Promise<{ sup: Supervisor; dir: string }> {
@@ -208,9 +207,7 @@ test("npm packages resolve by Node's rules: no bundler \"module\" condition or f
 test("npm packages resolve with the host's --conditions (-C) flags", async (t) => {
   const root = tempDir(t);
   const dir = writeConditionsPlugin(join(root, 'conditions'));
-  const host = join(root, 'host.mjs');
-  writeFileSync(host, `import { Supervisor } from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'index.js')).href)};
-const sup = new Supervisor({ root: ${JSON.stringify(root)}, config: { log_level: 'silent' } });
+  const { code, stdout: out } = await runHostScript(t, `const sup = new Supervisor({ root: ${JSON.stringify(root)}, config: { log_level: 'silent' } });
 try {
   await sup.start();
   await sup.load(${JSON.stringify(dir)});
@@ -220,11 +217,8 @@ try {
 } finally {
   await sup.stop();
 }
-`);
-  const child = spawn(process.execPath, ['-C', 'development', host], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
+`, ['-C', 'development']);
+  assert.equal(code, 0);
   assert.deepEqual(JSON.parse(out), ['development', 'main']);
 });
 

@@ -59,6 +59,11 @@ function manifestHash(file: string, seen: Map<string, string>): string {
   return hash;
 }
 
+/** The first 16 hex digits of a file's sha256 (what names a compiled version), or undefined. */
+export function shortHashFile(file: string): string | undefined {
+  return hashFile(file)?.slice(0, 16);
+}
+
 /** The index entry, if it is still valid for `key`; undefined when anything it was built from changed. */
 export function readCacheIndex(indexFile: string, key: string): CacheIndex | undefined {
   let index: CacheIndex;
@@ -77,8 +82,13 @@ export function readCacheIndex(indexFile: string, key: string): CacheIndex | und
 }
 
 export function writeCacheIndex(indexFile: string, index: CacheIndex): void {
-  mkdirSync(dirname(indexFile), { recursive: true });
-  const tmp = `${indexFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(index));
-  renameSync(tmp, indexFile);
+  writeAtomic(indexFile, JSON.stringify(index));
+}
+
+/** Write a cache file whole or not at all: a worker or another host may read it meanwhile. */
+export function writeAtomic(file: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
 }

@@ -12,13 +12,13 @@
  * (plugvisor-shim.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, version as esbuildVersion, type BuildResult, type Message } from 'esbuild';
 import { PlugvisorError } from '../errors.js';
 import { PLUGVISOR_VERSION } from '../version.js';
-import { describeExternals, hashFile, readCacheIndex, writeCacheIndex } from './compile-cache.js';
+import { describeExternals, hashFile, readCacheIndex, shortHashFile, writeAtomic, writeCacheIndex } from './compile-cache.js';
 import { bundlePrelude, fileMeta, FILE_META_DEFINE } from './file-meta.js';
 import { explainShimError, plugvisorShim } from './plugvisor-shim.js';
 import { hostConditions, resolveImports } from './resolve-imports.js';
@@ -135,11 +135,7 @@ function compileError(pluginName: string, entryFile: string, err: unknown): Plug
 
 /** Write then rename: a worker never imports a half-written file. Content-addressed: written once. */
 function writeOnce(file: string, code: Uint8Array): void {
-  if (existsSync(file)) return;
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, code);
-  renameSync(tmp, file);
+  if (!existsSync(file)) writeAtomic(file, code);
 }
 
 /**
@@ -149,24 +145,13 @@ function writeOnce(file: string, code: Uint8Array): void {
  */
 export function materialize(compiled: CompiledPlugin): void {
   // A content-addressed file that exists holds this code; a shared one must be checked.
-  if (compiled.outFile === compiled.contentFile ? existsSync(compiled.outFile) : hashFileShort(compiled.outFile) === compiled.hash) return;
-  mkdirSync(dirname(compiled.outFile), { recursive: true });
-  const tmp = `${compiled.outFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, compiled.code);
-  renameSync(tmp, compiled.outFile);
+  if (compiled.outFile === compiled.contentFile ? existsSync(compiled.outFile) : shortHashFile(compiled.outFile) === compiled.hash) return;
+  writeAtomic(compiled.outFile, compiled.code);
 }
 
 function readCached(file: string): Buffer | undefined {
   try {
     return readFileSync(file);
-  } catch {
-    return undefined;
-  }
-}
-
-function hashFileShort(file: string): string | undefined {
-  try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
   } catch {
     return undefined;
   }

@@ -12,6 +12,7 @@ import { createPluginProxy, PeerClient } from './peer-client.js';
 import type { RpcServer } from './rpc-server.js';
 import type { ServedPorts } from './served-ports.js';
 import { settleHeap } from './settle-heap.js';
+import { topLevelViewSizes, type BufferReserve } from './buffer-reserve.js';
 import { decodeState, encodeState } from './state-codec.js';
 import { applyDelta, type StateTracker } from './state-tracker.js';
 
@@ -26,6 +27,8 @@ export interface WorkerPluginState {
   server: RpcServer;
   /** The dependents' channels this worker serves. */
   served: ServedPorts;
+  /** Buffers the next detach's snapshot copies large typed arrays into (see buffer-reserve.ts). */
+  reserve: BufferReserve;
 }
 
 /** A response whose value carries ports or buffers to transfer rather than copy. */
@@ -120,10 +123,10 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
   const handOver = (mode: ControlOps['detach']['req']['state']): HandedState => {
     if (mode === 'none') return {};
     if (mode === 'delta') {
-      const delta = w.tracker.takeDelta();
+      const delta = w.tracker.takeDelta(w.reserve);
       if (delta !== undefined) return { delta };
     }
-    return { state: encodeState(w.tracker.raw, mode === 'portable') };
+    return { state: encodeState(w.tracker.raw, mode === 'portable', w.reserve) };
   };
 
   return {
@@ -156,8 +159,12 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       return new Transfer(image.bytes, imageTransferList(image));
     },
     precopy() {
-      const image = w.tracker.precopy();
+      const image = w.tracker.precopy(w.reserve);
       return new Transfer(image, imageTransferList(image));
+    },
+    reserve() {
+      w.reserve.fill(topLevelViewSizes(w.tracker.raw));
+      return null;
     },
     async stage({ state }) {
       staged = decodeState(state);
@@ -194,10 +201,13 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       } catch (err) {
         handoff?.close();
         throw err;
+      } finally {
+        w.reserve.clear();
       }
     },
     resume() {
       cancelDetach?.();
+      w.reserve.clear();
       w.tracker.stop();
       w.served.resume();
       return null;

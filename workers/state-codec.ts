@@ -11,9 +11,8 @@
  */
 import { DefaultDeserializer, DefaultSerializer, deserialize } from 'node:v8';
 import { plainImage, type StateImage } from '../src/protocol/state-image.js';
+import { OUT_OF_LINE_MIN_BYTES, type BufferReserve } from './buffer-reserve.js';
 
-/** Smaller views stay inline: below this a copy costs less than a buffer and a transfer of its own. */
-const OUT_OF_LINE_MIN_BYTES = 16 * 1024;
 /** Written where Node writes a view's type index (0-12): the view travels out of line. */
 const OUT_OF_LINE = 0xffff;
 
@@ -51,7 +50,7 @@ function elementSize(type: ViewType): number {
 class StateSerializer extends DefaultSerializer {
   readonly buffers: ArrayBuffer[] = [];
 
-  constructor(private readonly outOfLineMin: number) {
+  constructor(private readonly outOfLineMin: number, private readonly reserve: BufferReserve | undefined) {
     super();
   }
 
@@ -63,7 +62,7 @@ class StateSerializer extends DefaultSerializer {
     }
     // A copy of its own (also when the view's buffer is shared or larger than the view): the old
     // version keeps its state untouched until the new one has taken over.
-    const copy = new ArrayBuffer(view.byteLength);
+    const copy = this.reserve?.take(view.byteLength) ?? new ArrayBuffer(view.byteLength);
     new Uint8Array(copy).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
     this.writeUint32(OUT_OF_LINE);
     this.writeUint32(type);
@@ -99,10 +98,11 @@ class StateDeserializer extends DefaultDeserializer {
 
 /**
  * Serialise a state. `portable`: plain v8.serialize() output (for files and for anything outside
- * plugvisor's own workers).
+ * plugvisor's own workers). `reserve`: buffers to copy large views into, allocated before a
+ * reload's pause (see buffer-reserve.ts).
  */
-export function encodeState(value: unknown, portable = false): StateImage {
-  const ser = new StateSerializer(portable ? Infinity : OUT_OF_LINE_MIN_BYTES);
+export function encodeState(value: unknown, portable = false, reserve?: BufferReserve): StateImage {
+  const ser = new StateSerializer(portable ? Infinity : OUT_OF_LINE_MIN_BYTES, reserve);
   ser.writeHeader();
   ser.writeValue(value);
   return { bytes: ser.releaseBuffer(), buffers: ser.buffers };

@@ -15,6 +15,7 @@
  * is opt-in.
  */
 import type { StateImage } from '../src/protocol/state-image.js';
+import { topLevelViewSizes, type BufferReserve } from './buffer-reserve.js';
 import { changedRanges } from './byte-diff.js';
 import { decodeState, encodeState } from './state-codec.js';
 
@@ -75,10 +76,14 @@ export class StateTracker {
     return this.#raw;
   }
 
-  /** Start tracking and return the full state, serialised. */
-  precopy(): StateImage {
+  /**
+   * Start tracking and return the full state, serialised. `reserve` gets buffers for the views a
+   * delta would send whole (read before tracking starts: a read through the tracker marks them).
+   */
+  precopy(reserve?: BufferReserve): StateImage {
     this.stop();
     const image = encodeState(this.#raw);
+    reserve?.fill(topLevelViewSizes(this.#raw, DIFF_MIN_BYTES));
     this.#replaced = false;
     this.#tracking = true;
     if (!isTrackable(this.#raw)) this.#replaced = true;
@@ -87,17 +92,17 @@ export class StateTracker {
   }
 
   /** Stop tracking; the changes since precopy(), or undefined when only a full copy will do. */
-  takeDelta(): StateImage | undefined {
+  takeDelta(reserve?: BufferReserve): StateImage | undefined {
     const wasTracking = this.#tracking && !this.#replaced;
     this.#unwatch();
     try {
-      return wasTracking ? this.#delta() : undefined;
+      return wasTracking ? this.#delta(reserve) : undefined;
     } finally {
       this.#forget();
     }
   }
 
-  #delta(): StateImage {
+  #delta(reserve: BufferReserve | undefined): StateImage {
     const record = this.#raw as Record<string, unknown>;
     const delta: StateDelta = { keys: [], deleted: [], maps: [], views: [] };
     for (const [key, value] of this.#before) {
@@ -129,7 +134,7 @@ export class StateTracker {
         deleted: [...changes.deleted],
       }]);
     }
-    return encodeState(delta);
+    return encodeState(delta, false, reserve);
   }
 
   /** Stop tracking and drop what it recorded (the pre-copy's copies of large typed arrays too). */

@@ -79,6 +79,11 @@ export interface ControlOps {
   dispose: { req: null; res: null };
   /** Delta transfer, old worker: start tracking changes and return the full state. */
   precopy: { req: null; res: StateImage };
+  /**
+   * Full transfer, old worker, before the pause: allocate (and touch) the buffers the snapshot will
+   * copy the state's large typed arrays into. Released by detach or resume.
+   */
+  reserve: { req: null; res: null };
   /** Delta transfer, new worker: keep the pre-copied state until activate brings the delta. */
   stage: { req: { state: StateImage }; res: null };
   /**

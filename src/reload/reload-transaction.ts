@@ -7,7 +7,8 @@
  *     validate  engines, dependsOn ranges against the new versions, connect() kept
  *     spawn     start the new workers: import and check the plugin's shape
  *     precopy   stateTransfer "delta": the old worker starts tracking changes and sends its whole
- *               state, which the new worker deserialises and keeps (staged)
+ *               state, which the new worker deserialises and keeps (staged); "full": the old
+ *               worker reserves the buffers its snapshot will copy large typed arrays into
  *   pause: new calls queue on the host, in order; one round trip per old worker (dependents first):
  *     drain     the calls in flight on the old workers are answered
  *     detach    old workers hold their dependents' channels, finish running commands and hand
@@ -76,6 +77,8 @@ interface Slot {
   snapshot?: StateImage;
   /** Delta transfer: the old worker tracks changes since the precopy. */
   tracking: boolean;
+  /** The old worker holds buffers for its snapshot (released by detach or resume). */
+  reserved: boolean;
   precopyBytes: number;
   /** Bytes moved inside the pause (snapshot or delta); the buffers themselves are transferred away. */
   stateBytes: number;
@@ -105,6 +108,7 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
     detached: false,
     clientPorts: [],
     tracking: false,
+    reserved: false,
     precopyBytes: 0,
     stateBytes: 0,
   }));
@@ -257,10 +261,16 @@ async function spawn(slots: Slot[]): Promise<void> {
   }
 }
 
+/** Get each old worker ready for its snapshot while it still serves: what the pause then saves. */
 async function precopy(ctx: ReloadContext, slots: Slot[]): Promise<void> {
   for (const slot of slots) {
     const current = slot.worker?.transport;
-    if (slot.build!.manifest.stateTransfer !== 'delta' || current === undefined || !current.alive || slot.worker!.status !== 'serving') continue;
+    if (current === undefined || !current.alive || slot.worker!.status !== 'serving') continue;
+    if (slot.build!.manifest.stateTransfer !== 'delta') {
+      slot.reserved = true;
+      await step('precopy', () => current.control('reserve', null, ctx.timeoutMs));
+      continue;
+    }
     slot.tracking = true;
     const state = await step('precopy', () => current.control('precopy', null, ctx.timeoutMs).catch(notSerializable(slot, 'precopy')));
     slot.precopyBytes = imageSize(state);
@@ -428,7 +438,7 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
     const old = slot.old;
     if (old !== undefined && old.alive) {
       try {
-        if (slot.detached || slot.tracking) {
+        if (slot.detached || slot.tracking || slot.reserved) {
           // A worker still serialising a large state answers the detach, then the resume: it is
           // busy, not hung, and killing it would lose its state.
           const resumed = old.control('resume', null, busyBound(ctx, slot));

@@ -63,6 +63,26 @@ test('a helper imported by two plugins reloads both, in one transaction', async 
   assert.equal(await sup.call('b', 'hi'), 'bonjour');
 });
 
+test('a module outside the root is watched as soon as the plugin that imports it has loaded', async (t) => {
+  const base = tempDir(t);
+  const root = join(base, 'project');
+  const lib = join(base, 'lib', 'greeting.ts');
+  mkdirSync(join(base, 'lib'));
+  writeFileSync(lib, `export const greeting = 'hello';\n`);
+  const dir = writePlugin(join(root, 'plugins', 'a'), {
+    'package.json': { name: 'a', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': `import { greeting } from '../../../lib/greeting.js';\nexport default { commands: { hi: () => greeting } };\n`,
+  });
+  const sup = await watching(t, root);
+  await sup.load(dir);
+  assert.deepEqual(sup.watcher?.pluginsOf(lib), ['a']);
+  // No wait: load() resolves once the folder outside the root is watched.
+  const reloaded = nextEvent(sup, 'reload', 'a');
+  writeFileSync(lib, `export const greeting = 'bonjour';\n`);
+  await reloaded;
+  assert.equal(await sup.call('a', 'hi'), 'bonjour');
+});
+
 test('a save with a syntax error is refused and the old version keeps serving; fixing it reloads', async (t) => {
   const root = tempDir(t);
   const dir = writeVersioned(join(root, 'plugins', 'v'), { version: '1.0.0' });

@@ -49,7 +49,10 @@ export class PluginWatcher {
   readonly #hashes = new ContentHashes();
   readonly #isIncluded: (path: string) => boolean;
   readonly #isIgnored: (path: string) => boolean;
+  /** The root's watcher. */
   #watcher: FSWatcher | undefined;
+  /** One watcher per folder outside the root that holds plugin files (ready once it resolves). */
+  readonly #outside = new Map<string, Promise<FSWatcher>>();
   #byFile = new Map<string, Set<string>>();
   #pending = new Map<string, Set<string>>();
   #pendingConfig = false;
@@ -65,35 +68,18 @@ export class PluginWatcher {
 
   /** Start watching; resolves once the initial scan is done and changes are being reported. */
   async start(): Promise<void> {
-    await this.refresh();
-    const watcher = watch(this.#watchRoots(), {
-      ignoreInitial: true,
-      ignored: (path, stats) => this.#ignored(path, stats === undefined ? undefined : this.#isFolder(path, stats)),
-      awaitWriteFinish: false,
-    });
-    this.#watcher = watcher;
-    for (const event of ['add', 'change', 'unlink'] as const) {
-      watcher.on(event, (path: string) => this.#onEvent(event, path));
-    }
-    watcher.on('error', (err) => this.#options.log.error({ err }, 'file watcher error'));
-    await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+    await this.#readTargets();
+    this.#watcher = await this.#watch(this.#options.root);
+    await this.#watchOutside();
   }
 
-  /** Re-read which files belong to which plugin (after a load, reload or unload). */
+  /**
+   * Re-read which files belong to which plugin (after a load, reload or unload); resolves once a
+   * plugin file outside the root is watched too.
+   */
   async refresh(): Promise<void> {
-    const byFile = new Map<string, Set<string>>();
-    for (const target of this.#options.targets()) {
-      for (const file of target.files) {
-        let owners = byFile.get(file);
-        if (owners === undefined) byFile.set(file, (owners = new Set()));
-        owners.add(target.name);
-        await this.#hashes.remember(file);
-      }
-    }
-    if (this.#options.configFile !== undefined) await this.#hashes.remember(this.#options.configFile);
-    this.#byFile = byFile;
-    // A batch still running while close() waits for it must not re-arm a closed watcher.
-    if (!this.#closed) this.#watcher?.add(this.#watchRoots());
+    await this.#readTargets();
+    await this.#watchOutside();
   }
 
   /** Which plugins a file belongs to. */
@@ -109,16 +95,57 @@ export class PluginWatcher {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    await this.#watcher?.close();
+    const outside = [...this.#outside.values()];
+    this.#outside.clear();
+    await Promise.all([this.#watcher?.close(), ...outside.map(async (watcher) => (await watcher).close())]);
     await this.#running;
   }
 
-  /** The root, plus the folders of plugin files that live outside it. */
-  #watchRoots(): string[] {
-    const root = this.#options.root;
-    const roots = new Set([root]);
-    for (const file of this.#byFile.keys()) if (!isInside(root, file)) roots.add(dirname(file));
-    return [...roots];
+  async #readTargets(): Promise<void> {
+    const byFile = new Map<string, Set<string>>();
+    for (const target of this.#options.targets()) {
+      for (const file of target.files) {
+        let owners = byFile.get(file);
+        if (owners === undefined) byFile.set(file, (owners = new Set()));
+        owners.add(target.name);
+        await this.#hashes.remember(file);
+      }
+    }
+    if (this.#options.configFile !== undefined) await this.#hashes.remember(this.#options.configFile);
+    this.#byFile = byFile;
+  }
+
+  /**
+   * The folders of plugin files that live outside the root (a module shared between projects),
+   * each with a watcher of its own that looks at its files only, not below. Folders no plugin
+   * uses any more are let go.
+   */
+  async #watchOutside(): Promise<void> {
+    // Not started yet, or closed (a batch still running while close() waits for it).
+    if (this.#watcher === undefined || this.#closed) return;
+    const wanted = new Set<string>();
+    for (const file of this.#byFile.keys()) if (!isInside(this.#options.root, file)) wanted.add(dirname(file));
+    const gone = [...this.#outside].filter(([dir]) => !wanted.has(dir));
+    for (const [dir] of gone) this.#outside.delete(dir);
+    // Set before the first await: a refresh running beside this one starts no second watcher.
+    for (const dir of wanted) if (!this.#outside.has(dir)) this.#outside.set(dir, this.#watch(dir, 0));
+    await Promise.all([...gone.map(async ([, watcher]) => (await watcher).close()), ...[...wanted].map((dir) => this.#outside.get(dir))]);
+  }
+
+  /** A chokidar watcher on `path` reporting to #onEvent; resolves once its initial scan is done. */
+  async #watch(path: string, depth?: number): Promise<FSWatcher> {
+    const watcher = watch(path, {
+      ignoreInitial: true,
+      ignored: (p, stats) => this.#ignored(p, stats === undefined ? undefined : this.#isFolder(p, stats)),
+      awaitWriteFinish: false,
+      ...(depth === undefined ? {} : { depth }),
+    });
+    for (const event of ['add', 'change', 'unlink'] as const) {
+      watcher.on(event, (file: string) => this.#onEvent(event, file));
+    }
+    watcher.on('error', (err) => this.#options.log.error({ err, path }, 'file watcher error'));
+    await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+    return watcher;
   }
 
   /**

@@ -92,3 +92,26 @@ for (const [second, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     assert.match(call.stderr, /^plugvisor: PLUGVISOR_HOST_NOT_RUNNING: the host closed the control connection .* before it answered; did it stop\? A request in flight may have run\n$/);
   });
 }
+
+test('an HTTP call still running after reload.timeout does not hold the stop: it is answered with the error of the call the stop ended', async (t) => {
+  const dir = createProject('plugvisor-cli-stop-http-', { hold }, { reload: { timeout: 1 } });
+  const host = await startHost(dir, ['dev', 'server', '--port', '0']);
+  t.after(async () => {
+    await host.stop('SIGKILL');
+    removeProject(dir);
+  });
+  const url = (await host.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/))[1]!;
+  const answer = fetch(`${url}/api/plugins/hold/commands/hold`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ args: [join(dir, 'never-released')] }),
+  });
+  await host.waitFor(/"msg":"hold: call started"/);
+  host.child.kill('SIGTERM');
+  // The call's own bound (callTimeoutMs) is 30 s: an exit within 20 s is reload.timeout's doing.
+  assert.equal(await exitCode(host, 20_000, 'the host'), 0, host.stderr);
+  const res = await answer;
+  assert.equal(res.status, 503);
+  assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'PLUGVISOR_PLUGIN_STOPPED');
+  assert.match(host.stdout, /"timeoutMs":1000,"msg":"HTTP requests still running after reload.timeout: stopping the plugins under them"/);
+});

@@ -4,9 +4,11 @@
  * supervisor, then whatever the command adds (the HTTP server).
  *
  * The first SIGINT/SIGTERM stops gracefully and exits 0:
- *   HTTP server closed ─▶ control channel drained: new requests refused, the ones in flight
- *   answered (a CLI call that ran must not look failed) ─▶ supervisor stopped (drains the plugins'
- *   calls, disposes them) ─▶ control channel closed.
+ *   HTTP server closed (its requests in flight answered) ─▶ control channel drained: new requests
+ *   refused, the ones in flight answered (a CLI call that ran must not look failed) ─▶ supervisor
+ *   stopped (drains the plugins' calls, disposes them) ─▶ control channel closed.
+ * Requests still running after reload.timeout (HTTP and control alike) are answered by the
+ * supervisor's stop, with the error of the call it ended.
  * A second signal exits at once with 128 + the signal's number (130, 143), abandoning what runs.
  */
 import { existsSync } from 'node:fs';
@@ -16,6 +18,7 @@ import type { Command } from 'commander';
 import type { ControlChannel } from '../control/control-channel.js';
 import type { Supervisor } from '../supervisor.js';
 import { PlugvisorError } from '../errors.js';
+import { settlesWithin } from '../settles-within.js';
 import { exitWithError } from './output.js';
 
 export const DEFAULT_CONFIG = 'config/hot-loading.yaml';
@@ -59,9 +62,11 @@ export async function runHost(options: HostRunOptions): Promise<void> {
     stopping = true;
     sup.log.info({ signal }, 'stopping: draining the requests and calls in flight (a second Ctrl-C or SIGTERM forces the exit)');
     (async () => {
-      await closeExtras?.();
+      const extrasClosed = closeExtras?.();
+      await closeWithin(sup, extrasClosed);
       await drainChannel(sup, channel);
       await sup.stop();
+      await extrasClosed;
       await channel?.close();
     })().then(() => process.exit(0), exitWithError);
   };
@@ -80,6 +85,17 @@ export async function runHost(options: HostRunOptions): Promise<void> {
   }
   // Keep the process alive until a signal arrives, even if no plugin holds a worker open.
   setInterval(() => undefined, 1 << 30);
+}
+
+/**
+ * Let the HTTP server close, which waits for its requests in flight, within reload.timeout; say
+ * when it did not. A request still running then waits for a plugin call that the supervisor's stop
+ * ends, which answers it.
+ */
+async function closeWithin(sup: Supervisor, closed: Promise<void> | undefined): Promise<void> {
+  if (closed === undefined) return;
+  const timeoutMs = sup.config.reload.timeoutSeconds * 1000;
+  if (!(await settlesWithin(closed, timeoutMs))) sup.log.warn({ timeoutMs }, 'HTTP requests still running after reload.timeout: stopping the plugins under them');
 }
 
 /** Let the control requests in flight finish and answer, within reload.timeout; say when some did not. */

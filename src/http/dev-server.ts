@@ -89,9 +89,13 @@ export async function createDevServer(sup: Supervisor, opts: DevServerOptions): 
     const refused = checkLocalRequest(hosts, req.headers.host, req.headers.origin);
     if (refused !== undefined) throw refused;
   });
+  let closing: Promise<void> | undefined;
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    // An answer sent while the server closes ends its connection: a keep-alive client would
+    // otherwise hold the close open until the keep-alive timeout.
+    if (closing !== undefined) reply.header('connection', 'close');
     return payload;
   });
   app.setReplySerializer(toJson);
@@ -130,7 +134,6 @@ export async function createDevServer(sup: Supervisor, opts: DevServerOptions): 
   const url = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
   sup.log.info({ url }, 'dev server listening');
 
-  let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= (async () => {
     detach();
     await app.close();

@@ -291,3 +291,37 @@ test('unknown plugin: reload rejects (misuse), it does not resolve ok: false', a
   const sup = await startSupervisor(t);
   await assert.rejects(sup.reload('nope'), { code: 'PLUGVISOR_PLUGIN_NOT_FOUND' });
 });
+
+const MB8 = 8 * 1024 * 1024;
+
+test('a reload that fails before the pause leaves no snapshot buffers reserved in the old worker', async (t) => {
+  const base = tempDir(t);
+  const big = writePlugin(join(base, 'big'), {
+    'package.json': { name: 'big', version: '1.0.0', type: 'module', main: 'index.js' },
+    // arrayBuffers after a full GC: what the worker still holds.
+    'index.js': `import { setFlagsFromString } from 'node:v8';
+      import { runInNewContext } from 'node:vm';
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc');
+      export default {
+        state: () => ({ samples: new Float64Array(${MB8 / 8}) }),
+        commands: { async held() { gc(); await new Promise((r) => setTimeout(r, 20)); gc(); return process.memoryUsage().arrayBuffers; } },
+      };`,
+  });
+  const dep = writePlugin(join(base, 'dep'), {
+    'package.json': { name: 'dep', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { dependsOn: { big: '^1' }, stateTransfer: 'delta' } },
+    // A state node:v8 cannot serialise: the pre-copy fails (before the pause).
+    'index.js': `export default { state: () => ({ fn: () => 1 }), commands: { hi: () => 'hi' } };`,
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(big);
+  await sup.load(dep);
+  const before = (await sup.call('big', 'held')) as number;
+  for (let i = 0; i < 3; i++) {
+    const r = await sup.reload('big');
+    assert.equal(r.ok, false);
+    assert.equal(r.error?.step, 'precopy', r.error?.message);
+  }
+  const after = (await sup.call('big', 'held')) as number;
+  assert.ok(after - before < MB8, `the old worker holds ${(after - before) / 2 ** 20} MB more after three failed reloads`);
+});

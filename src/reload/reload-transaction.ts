@@ -71,6 +71,12 @@ interface Slot {
   build?: PluginBuild;
   /** The running worker, when the plugin has one. */
   old?: WorkerTransport;
+  /**
+   * The running worker the precopy step reached (reserve or precopy), set before the pause: a
+   * rollback that comes before the pause (no `old` yet) still sends it resume, which drops its
+   * reserved buffers and stops its tracking.
+   */
+  prepared?: WorkerTransport;
   next?: WorkerTransport;
   detached: boolean;
   clientPorts: MessagePort[];
@@ -266,6 +272,7 @@ async function precopy(ctx: ReloadContext, slots: Slot[]): Promise<void> {
   for (const slot of slots) {
     const current = slot.worker?.transport;
     if (current === undefined || !current.alive || slot.worker!.status !== 'serving') continue;
+    slot.prepared = current;
     if (slot.build!.manifest.stateTransfer !== 'delta') {
       slot.reserved = true;
       await step('precopy', () => current.control('reserve', null, ctx.timeoutMs));
@@ -435,7 +442,8 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
       slot.handoff.close();
       slot.handoff = undefined;
     }
-    const old = slot.old;
+    // Before the pause there is no `old`, but the precopy may have reached the running worker.
+    const old = slot.old ?? slot.prepared;
     if (old !== undefined && old.alive) {
       try {
         if (slot.detached || slot.tracking || slot.reserved) {
@@ -450,7 +458,8 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
         for (const port of slot.clientPorts.splice(0)) await old.control('connect', { port, resumed: true }, ctx.timeoutMs, [port]);
       } catch (err) {
         ctx.log.error({ plugin: slot.runtime.name, err }, 'the old version could not resume after a failed reload');
-        old.kill('unresponsive');
+        // Before the pause the worker never stopped serving: its liveness stays the runtime's to judge.
+        if (slot.old !== undefined) old.kill('unresponsive');
       }
     }
     if (paused) slot.worker?.abortReload(slot.snapshot);

@@ -3,6 +3,9 @@ import { mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Supervisor } from 'plugvisor';
+import pino from 'pino';
+import { settlesWithin } from '../src/settles-within.js';
+import { PluginWatcher } from '../src/watch/plugin-watcher.js';
 import { nextEvent, tempDir, writePlugin } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
 
@@ -210,3 +213,26 @@ test('a plugin folder that is a symbolic link is watched through the link', asyn
   writeVersioned(dir, { version: '1.1.0' });
   assert.equal((await reloaded).toVersion, '1.1.0');
 });
+
+for (const when of ['at once', 'during the initial scan'] as const) {
+  test(`a watcher closed while it starts (${when}) watches nothing afterwards`, async (t) => {
+    const root = tempDir(t);
+    for (let i = 0; i < 200; i++) {
+      mkdirSync(join(root, `d${i}`));
+      for (let j = 0; j < 5; j++) writeFileSync(join(root, `d${i}`, `f${j}.ts`), 'x');
+    }
+    const events: string[] = [];
+    const watcher = new PluginWatcher({
+      root, patterns: ['**/*.ts'], ignore: [], cooldownMs: 20, log: pino({ level: 'silent' }),
+      targets: () => [], onBatch: async () => undefined, onRawEvent: (event, file) => events.push(`${event} ${file}`),
+    });
+    const started = watcher.start();
+    if (when === 'during the initial scan') await new Promise((resolve) => setImmediate(resolve));
+    await watcher.close();
+    assert.equal(await settlesWithin(started, 5_000), true, 'start() settles');
+    writeFileSync(join(root, 'd0', 'f0.ts'), 'changed after close');
+    writeFileSync(join(root, 'added.ts'), 'added after close');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(events, [], 'no chokidar watcher left running');
+  });
+}

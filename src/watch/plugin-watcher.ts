@@ -49,8 +49,10 @@ export class PluginWatcher {
   readonly #hashes = new ContentHashes();
   readonly #isIncluded: (path: string) => boolean;
   readonly #isIgnored: (path: string) => boolean;
-  /** The root's watcher. */
+  /** The root's watcher, once its initial scan is done. */
   #watcher: FSWatcher | undefined;
+  /** The root's watcher from the moment start() creates it: close() ends it even mid-scan. */
+  #root: Promise<FSWatcher> | undefined;
   /** One watcher per folder outside the root that holds plugin files (ready once it resolves). */
   readonly #outside = new Map<string, Promise<FSWatcher>>();
   #byFile = new Map<string, Set<string>>();
@@ -69,7 +71,10 @@ export class PluginWatcher {
   /** Start watching; resolves once the initial scan is done and changes are being reported. */
   async start(): Promise<void> {
     await this.#readTargets();
-    this.#watcher = await this.#watch(this.#options.root);
+    // Closed meanwhile (a stop while the supervisor starts): start no watcher close() cannot end.
+    if (this.#closed) return;
+    this.#root = this.#watch(this.#options.root);
+    this.#watcher = await this.#root;
     await this.#watchOutside();
   }
 
@@ -97,7 +102,7 @@ export class PluginWatcher {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const outside = [...this.#outside.values()];
     this.#outside.clear();
-    await Promise.all([this.#watcher?.close(), ...outside.map(async (watcher) => (await watcher).close())]);
+    await Promise.all([this.#root, ...outside].map(async (watcher) => (await watcher)?.close()));
     await this.#running;
   }
 

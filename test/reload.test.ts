@@ -325,3 +325,28 @@ test('a reload that fails before the pause leaves no snapshot buffers reserved i
   const after = (await sup.call('big', 'held')) as number;
   assert.ok(after - before < MB8, `the old worker holds ${(after - before) / 2 ** 20} MB more after three failed reloads`);
 });
+
+test('a new version whose connect() throws on resume rolls back with the old version serving, its state and the client channels', { timeout: 20_000 }, async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  const first = await connectEcho(t, sup, 'versioned');
+  const second = await connectEcho(t, sup, 'versioned');
+  assert.deepEqual(await sup.call('versioned', 'inc'), { version: '1.0.0', count: 1 });
+  // The first channel moves to the new worker, the second one's connect() throws there.
+  writeVersioned(dir, {
+    version: '2.0.0',
+    prelude: 'let resumed = 0;',
+    hooks: `connect(ctx, port) { if (++resumed === 2) throw new Error('cannot resume'); port.on('message', (m) => port.postMessage({ version: VERSION, m })); },`,
+  });
+  const restarts: unknown[] = [];
+  sup.on('restart', (e) => restarts.push(e));
+  const r = await sup.reload('versioned');
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.step, 'transfer', r.error?.message);
+  assert.equal(sup.info('versioned').status, 'serving');
+  assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.0', count: 1 });
+  assert.deepEqual(await first(1), { version: '1.0.0', m: 1 });
+  assert.deepEqual(await second(2), { version: '1.0.0', m: 2 });
+  assert.deepEqual(restarts, []);
+});

@@ -96,6 +96,8 @@ interface Slot {
   handoff?: MessagePort;
   /** Activation started before the detach answered (see detach); resolves with health()'s time. */
   activation?: Promise<number>;
+  /** Client channels already posted to the new worker (transfer): a rollback takes them back. */
+  movedPorts: number;
 }
 
 class StepError extends Error {
@@ -117,6 +119,7 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
     reserved: false,
     precopyBytes: 0,
     stateBytes: 0,
+    movedPorts: 0,
   }));
   let pausedAt: number | undefined;
   let pauseMs = 0;
@@ -401,9 +404,12 @@ async function transfer(ctx: ReloadContext, slots: Slot[]): Promise<void> {
   for (const slot of slots) {
     const ports = slot.clientPorts;
     while (ports.length > 0) {
-      const port = ports[0]!;
-      await step('transfer', () => slot.next!.control('connect', { port, resumed: true }, ctx.timeoutMs, [port]));
-      ports.shift();
+      // The port moves to the new worker as the request is posted: from then on only that worker
+      // can hand it back (at a rollback, even when its connect() threw).
+      const port = ports.shift()!;
+      const connected = slot.next!.control('connect', { port, resumed: true }, ctx.timeoutMs, [port]);
+      slot.movedPorts++;
+      await step('transfer', () => connected);
     }
   }
 }
@@ -433,6 +439,15 @@ async function disposeOld(ctx: ReloadContext, slots: Slot[]): Promise<void> {
 }
 
 async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Promise<void> {
+  // Client channels already moved to a new worker come back from it, in their order, before it ends.
+  await Promise.all(slots.map(async (slot) => {
+    if (slot.movedPorts === 0 || slot.next === undefined || !slot.next.alive) return;
+    const back = await slot.next.control('detach', { state: 'none' }, ctx.timeoutMs).catch((err: Error) => {
+      ctx.log.error({ plugin: slot.runtime.name, err }, 'the new version could not hand its client channels back');
+      return undefined;
+    });
+    slot.clientPorts.unshift(...(back?.ports ?? []));
+  }));
   await Promise.all(slots.map((slot) => slot.next?.terminate()));
   for (const slot of slots) {
     // A state the old worker handed over but no new worker took: kept for a restart, should the old

@@ -247,6 +247,8 @@ test('dev server: bad requests get 4xx with a PLUGVISOR_* code; unknown plugins 
   assertError(await send(server, 'POST', call, { body: { args: 5 } }), 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
   assertError(await send(server, 'POST', call, { body: { args: [], extra: 1 } }), 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
   assertError(await send(server, 'POST', call, { body: 'args=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'PLUGVISOR_HTTP_BAD_REQUEST');
+  assertError(await send(server, 'POST', call, { body: '{"args":[1]}', headers: { 'content-type': 'text/plain' } }), 415, 'PLUGVISOR_HTTP_BAD_REQUEST');
+  assertError(await send(server, 'GET', '/api/plugins/%ZZ/status'), 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
   assertError(await send(server, 'POST', '/api/plugins/versioned/reload', { body: { force: 'yes' } }), 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
   const load = await send(server, 'POST', '/api/plugins', { body: { path: 'a', fromPackage: 'b' } });
   assertError(load, 400, 'PLUGVISOR_HTTP_BAD_REQUEST');

@@ -12,7 +12,7 @@
  * close(), which also ends the event streams so the HTTP server can finish.
  */
 import { isIP, type AddressInfo } from 'node:net';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { PlugvisorError } from '../errors.js';
 import type { Supervisor } from '../supervisor.js';
 import { EventStream } from './event-stream.js';
@@ -67,6 +67,11 @@ export async function createDevServer(sup: Supervisor, opts: DevServerOptions): 
     logController: new LogController({ disableRequestLogging: true }),
     // Bodies are what the client sent: no type coercion ("args": 5 is not [5]), unknown keys refused.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    // A path fastify cannot decode (`%ZZ`) is answered before any route: in our error shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = errorResponse(err);
+      void (reply as FastifyReply).code(status).send(body);
+    },
   }) as unknown as FastifyInstance;
 
   const metrics = createMetrics(sup);
@@ -103,6 +108,9 @@ export async function createDevServer(sup: Supervisor, opts: DevServerOptions): 
   // means "no body", as it does without the header; fastify's own parser refuses it.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // Bodies are JSON only: fastify's built-in text/plain parser would let a text body reach the
+  // routes' schemas (a 400 about the body's shape) instead of the 415 other content types get.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = String(body);
     if (text.trim() === '') done(null, undefined);

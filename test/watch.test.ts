@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Supervisor } from 'plugvisor';
@@ -43,6 +43,27 @@ test('a save that does not change the content is not a change; a burst of saves 
   assert.equal((await reloaded).toVersion, '1.0.5');
   assert.equal(sup.info('versioned').reloadCount, 1);
   assert.equal(changes.length, 1);
+});
+
+test('saves written in place (truncated, then written) each reload, even when the watcher reports only the truncation', { timeout: 30_000 }, async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'plugins', 'p'), {
+    'package.json': { name: 'p', version: '1.0.0', type: 'module', main: 'index.js' },
+    'index.js': 'export default { commands: { v: () => 0 } };\n',
+  });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/p' }] });
+  const entry = join(dir, 'index.js');
+  for (let v = 1; v <= 3; v++) {
+    const reloaded = nextEvent(sup, 'reload', 'p');
+    // The event is read while the file is still empty; the content lands after it.
+    truncateSync(entry);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const fd = openSync(entry, 'r+');
+    writeSync(fd, `export default { commands: { v: () => ${v} } };\n`);
+    closeSync(fd);
+    await reloaded;
+    assert.equal(await sup.call('p', 'v'), v);
+  }
 });
 
 test('a helper imported by two plugins reloads both, in one transaction', async (t) => {

@@ -13,6 +13,11 @@ export class ContentHashes {
     if (!this.#hashes.has(file)) this.#hashes.set(file, await hashOf(file));
   }
 
+  /** Remember a file's current content (what a batch of changes is about to act on). */
+  async update(file: string): Promise<void> {
+    this.#hashes.set(file, await hashOf(file));
+  }
+
   /** Did the file's content change since it was last seen? Deleting a file is a change. */
   async changed(file: string): Promise<boolean> {
     const next = await hashOf(file);

@@ -207,8 +207,16 @@ export class PluginWatcher {
       };
       this.#pending = new Map();
       this.#pendingConfig = false;
+      // An event may have read the file half-written (an in-place save truncates, then writes, and
+      // the watcher may report only the truncation): the batch acts on the content as it is now,
+      // so that is what the next event is compared with, or a next save caught at its truncation
+      // would look unchanged and be dropped.
+      const settled = [...batch.files, ...(batch.config && this.#options.configFile !== undefined ? [this.#options.configFile] : [])];
       // Batches run one after another: a change during a reload waits for it.
-      this.#running = this.#running.then(() => this.#options.onBatch(batch)).catch((err: Error) =>
+      this.#running = this.#running.then(async () => {
+        await Promise.all(settled.map((file) => this.#hashes.update(file)));
+        await this.#options.onBatch(batch);
+      }).catch((err: Error) =>
         this.#options.log.error({ err }, 'handling a file change failed'));
     }, this.#options.cooldownMs);
   }

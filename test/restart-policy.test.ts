@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Supervisor, SupervisorEventMap } from 'plugvisor';
 import { assertError, rejectionOf } from './expect.js';
-import { copyFixture, nextEvent, startSupervisor, tempDir } from './helpers.js';
+import { copyFixture, nextEvent, startSupervisor, tempDir, writePlugin } from './helpers.js';
 
 type RestartEvent = SupervisorEventMap['restart'][0];
 
@@ -129,3 +129,25 @@ test('stopping the supervisor while a plugin restarts ends the restarted worker 
 function activeMessagePorts(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
 }
+
+test('a failed plugin whose reload fails to start: its next call fails with the reason at once, never sent to the dead worker', { timeout: 20_000 }, async (t) => {
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'dies', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { restart: { maxRestarts: 0, windowSeconds: 60 }, limits: { callTimeoutMs: 10_000 } } },
+    'index.js': 'export default { commands: { die: () => process.exit(3), v: () => 1 } };',
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  assertError(await rejectionOf(sup.call('dies', 'die')), 'PLUGVISOR_PLUGIN_CRASHED');
+  assert.equal(sup.info('dies').status, 'failed');
+  writeFileSync(join(dir, 'index.js'), `export default { setup() { throw new Error('still broken'); }, commands: { v: () => 2 } };`);
+  const r = await sup.reload('dies');
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.code, 'PLUGVISOR_SETUP_FAILED');
+  const t0 = performance.now();
+  assertError(await rejectionOf(sup.call('dies', 'v')), 'PLUGVISOR_SETUP_FAILED', 'still broken');
+  assert.ok(performance.now() - t0 < 5_000, 'answered at once, not after callTimeoutMs');
+  // Fixed, it starts on the next call.
+  writeFileSync(join(dir, 'index.js'), 'export default { commands: { v: () => 3 } };');
+  assert.equal((await sup.reload('dies')).ok, true);
+  assert.equal(await sup.call('dies', 'v'), 3);
+});

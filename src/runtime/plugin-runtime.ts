@@ -412,7 +412,9 @@ export class PluginRuntime implements ManagedPlugin {
     this.#deathDuringReload = undefined;
     if (death === undefined) {
       if (this.#status === 'reloading') this.#status = 'serving';
-      if (this.#transport !== undefined) this.resumeRoute();
+      // Only to a live worker: the one a failed or restarting plugin last had is dead, and a call
+      // sent to it would wait for its timeout; queued, a call starts the plugin (or fails with why not).
+      if (this.#transport?.alive === true) this.resumeRoute();
       return;
     }
     // A snapshot already handed to the new worker is detached (empty) and cannot serve.

@@ -98,6 +98,7 @@ test('bad arguments: exit 2 and one line naming PLUGVISOR_BAD_ARGUMENTS', async 
     cli(dir, ['plugins', 'frobnicate']),
     cli(dir, ['plugins', 'load']),
     cli(dir, ['plugins', 'load', 'x', '--path', 'plugins/keeper', '--from-package']),
+    cli(dir, ['plugins', 'load', 'x', '--from-package', '--version', 'not a range']),
     cli(dir, ['dev', 'mode', '--enable', '--disable']),
     cli(dir, ['dev', 'plugin', 'monitor', 'counter', '--interval', 'soon']),
   ]);

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import semver from 'semver';
 import type { PluginInfo } from '../plugin-info.js';
 import type { ReloadResult } from '../reload/reload-result.js';
 import { parseArg } from './arguments.js';
@@ -21,6 +22,7 @@ export function registerPluginsCommands(plugins: Command): void {
     .action(async (name: string, o: ClientOptions & { path?: string; fromPackage?: boolean; version?: string; devMode?: boolean; watch?: boolean }) => {
       if (o.path !== undefined && o.fromPackage) throw badArguments('--path and --from-package exclude each other');
       if (o.version !== undefined && !o.fromPackage) throw badArguments('--version needs --from-package');
+      if (o.version !== undefined && semver.validRange(o.version) === null) throw badArguments(`--version ${JSON.stringify(o.version)} is not a semver range (e.g. ^1.2.0)`);
       const params = o.fromPackage
         ? { fromPackage: name, ...(o.version === undefined ? {} : { version: o.version }) }
         : { path: o.path === undefined ? `plugins/${name.replace(/^@[^/]+\//, '')}` : resolve(o.path), name };

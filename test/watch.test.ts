@@ -223,16 +223,32 @@ test('development mode with reload_on_import_error: a plugin that fails to load 
   assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.1', count: 0 });
 });
 
-test('a plugin folder that is a symbolic link is watched through the link', async (t) => {
+/** A project whose plugins/linked is a symbolic link to a plugin folder elsewhere. */
+function linkedPlugin(t: TestContext): { root: string; dir: string } {
   const root = tempDir(t);
-  const elsewhere = tempDir(t);
-  const dir = writeVersioned(join(elsewhere, 'v'), { version: '1.0.0' });
+  const dir = writeVersioned(join(tempDir(t), 'v'), { version: '1.0.0' });
   mkdirSync(join(root, 'plugins'));
   symlinkSync(dir, join(root, 'plugins', 'linked'), 'dir');
+  return { root, dir };
+}
+
+test('a plugin folder that is a symbolic link is watched through the link', async (t) => {
+  const { root, dir } = linkedPlugin(t);
   const sup = await watching(t, root, { plugins: [{ path: 'plugins/linked' }] });
   const reloaded = nextEvent(sup, 'reload', 'versioned');
   writeVersioned(dir, { version: '1.1.0' });
   assert.equal((await reloaded).toVersion, '1.1.0');
+});
+
+test('a plugin folder linked in and loaded after the start is watched through the link, package.json included', async (t) => {
+  const { root, dir } = linkedPlugin(t);
+  const sup = await watching(t, root);
+  await sup.load(join(root, 'plugins', 'linked'));
+  const reloaded = nextEvent(sup, 'reload', 'versioned');
+  // Only the manifest changes: the one file the plugin's module graph does not name by its real path.
+  const manifest = join(dir, 'package.json');
+  writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('"1.0.0"', '"1.0.1"'));
+  assert.equal((await reloaded).toVersion, '1.0.1');
 });
 
 for (const when of ['at once', 'during the initial scan'] as const) {

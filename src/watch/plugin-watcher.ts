@@ -10,6 +10,7 @@
  * coalesces them, and the hash drops the ones that end where they started.
  */
 import type { Stats } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
@@ -53,8 +54,10 @@ export class PluginWatcher {
   #watcher: FSWatcher | undefined;
   /** The root's watcher from the moment start() creates it: close() ends it even mid-scan. */
   #root: Promise<FSWatcher> | undefined;
-  /** One watcher per folder outside the root that holds plugin files (ready once it resolves). */
-  readonly #outside = new Map<string, Promise<FSWatcher>>();
+  /** Folders of plugin files watched on their own (see #foldersOfOwn). */
+  #ownFolders = new Set<string>();
+  /** One watcher per such folder (ready once it resolves). */
+  readonly #own = new Map<string, Promise<FSWatcher>>();
   #byFile = new Map<string, Set<string>>();
   #pending = new Map<string, Set<string>>();
   #pendingConfig = false;
@@ -75,16 +78,16 @@ export class PluginWatcher {
     if (this.#closed) return;
     this.#root = this.#watch(this.#options.root);
     this.#watcher = await this.#root;
-    await this.#watchOutside();
+    await this.#watchOwnFolders();
   }
 
   /**
    * Re-read which files belong to which plugin (after a load, reload or unload); resolves once a
-   * plugin file outside the root is watched too.
+   * plugin file the root's watcher may not see (see #foldersOfOwn) is watched too.
    */
   async refresh(): Promise<void> {
     await this.#readTargets();
-    await this.#watchOutside();
+    await this.#watchOwnFolders();
   }
 
   /** Which plugins a file belongs to. */
@@ -100,9 +103,9 @@ export class PluginWatcher {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const outside = [...this.#outside.values()];
-    this.#outside.clear();
-    await Promise.all([this.#root, ...outside].map(async (watcher) => (await watcher)?.close()));
+    const own = [...this.#own.values()];
+    this.#own.clear();
+    await Promise.all([this.#root, ...own].map(async (watcher) => (await watcher)?.close()));
     await this.#running;
   }
 
@@ -118,23 +121,37 @@ export class PluginWatcher {
     }
     if (this.#options.configFile !== undefined) await this.#hashes.remember(this.#options.configFile);
     this.#byFile = byFile;
+    this.#ownFolders = await this.#foldersOfOwn(byFile.keys());
   }
 
   /**
-   * The folders of plugin files that live outside the root (a module shared between projects),
-   * each with a watcher of its own that looks at its files only, not below. Folders no plugin
-   * uses any more are let go.
+   * The folders whose plugin files the root's watcher may not see, each to be watched on its own:
+   * outside the root (a module shared between projects), or inside it through a symbolic link
+   * (the root's watcher walks a link only if plugin files lay under it when it scanned it: a
+   * plugin folder linked in and loaded later would go unwatched).
    */
-  async #watchOutside(): Promise<void> {
+  async #foldersOfOwn(files: Iterable<string>): Promise<Set<string>> {
+    const folders = new Set<string>();
+    const checked = new Set<string>();
+    for (const file of files) {
+      const dir = dirname(file);
+      if (checked.has(dir)) continue;
+      checked.add(dir);
+      if (!isInside(this.#options.root, file) || (await realpath(dir).catch(() => dir)) !== dir) folders.add(dir);
+    }
+    return folders;
+  }
+
+  /** A watcher of its own (its files only, not below) for each folder #foldersOfOwn names; the others are let go. */
+  async #watchOwnFolders(): Promise<void> {
     // Not started yet, or closed (a batch still running while close() waits for it).
     if (this.#watcher === undefined || this.#closed) return;
-    const wanted = new Set<string>();
-    for (const file of this.#byFile.keys()) if (!isInside(this.#options.root, file)) wanted.add(dirname(file));
-    const gone = [...this.#outside].filter(([dir]) => !wanted.has(dir));
-    for (const [dir] of gone) this.#outside.delete(dir);
+    const wanted = this.#ownFolders;
+    const gone = [...this.#own].filter(([dir]) => !wanted.has(dir));
+    for (const [dir] of gone) this.#own.delete(dir);
     // Set before the first await: a refresh running beside this one starts no second watcher.
-    for (const dir of wanted) if (!this.#outside.has(dir)) this.#outside.set(dir, this.#watch(dir, 0));
-    await Promise.all([...gone.map(async ([, watcher]) => (await watcher).close()), ...[...wanted].map((dir) => this.#outside.get(dir))]);
+    for (const dir of wanted) if (!this.#own.has(dir)) this.#own.set(dir, this.#watch(dir, 0));
+    await Promise.all([...gone.map(async ([, watcher]) => (await watcher).close()), ...[...wanted].map((dir) => this.#own.get(dir))]);
   }
 
   /** A chokidar watcher on `path` reporting to #onEvent; resolves once its initial scan is done. */

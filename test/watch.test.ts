@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Supervisor } from 'plugvisor';
@@ -105,6 +105,48 @@ test('a module outside the root is watched as soon as the plugin that imports it
   writeFileSync(lib, `export const greeting = 'bonjour';\n`);
   await reloaded;
   assert.equal(await sup.call('a', 'hi'), 'bonjour');
+});
+
+test('an install that updates a package a plugin imports reloads the plugin; one that leaves its packages alone does not', async (t) => {
+  const root = tempDir(t);
+  const modules = join(root, 'node_modules');
+  const writeDep = (dir: string, version: string): void => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'dep', version, type: 'module', main: 'index.js' }));
+    writeFileSync(join(dir, 'index.js'), `export const version = ${JSON.stringify(version)};\n`);
+  };
+  const lockfile = join(modules, '.package-lock.json');
+  const writeLockfile = (version: string, other: string): void =>
+    writeFileSync(lockfile, JSON.stringify({ lockfileVersion: 3, packages: { 'node_modules/dep': { version }, 'node_modules/other': { version: other } } }));
+  writeDep(join(modules, 'dep'), '1.0.0');
+  writeLockfile('1.0.0', '1.0.0');
+  const dir = writePlugin(join(root, 'plugins', 'uses'), {
+    'package.json': { name: 'uses', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': `import { version } from 'dep';\nexport default { commands: { dep: () => version } };\n`,
+  });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/uses' }] });
+  const changes: string[][] = [];
+  sup.on('change', (e) => changes.push(e.files));
+  assert.equal(await sup.call('uses', 'dep'), '1.0.0');
+
+  // As npm updates a package: the new version unpacked beside it, moved into place, the lockfile last.
+  let reloaded = nextEvent(sup, 'reload', 'uses');
+  writeDep(join(modules, '.dep-new'), '1.1.0');
+  renameSync(join(modules, 'dep'), join(modules, '.dep-old'));
+  renameSync(join(modules, '.dep-new'), join(modules, 'dep'));
+  rmSync(join(modules, '.dep-old'), { recursive: true });
+  writeLockfile('1.1.0', '1.0.0');
+  await reloaded;
+  assert.equal(await sup.call('uses', 'dep'), '1.1.0');
+  assert.deepEqual(changes, [[join(modules, 'dep', 'package.json')]]);
+
+  // Another package installed: the plugin's packages are as they were, so only the next save reloads it.
+  writeLockfile('1.1.0', '2.0.0');
+  reloaded = nextEvent(sup, 'reload', 'uses');
+  writeFileSync(join(dir, 'index.ts'), `import { version } from 'dep';\nexport default { commands: { dep: () => 'saved ' + version } };\n`);
+  await reloaded;
+  assert.equal(await sup.call('uses', 'dep'), 'saved 1.1.0');
+  assert.deepEqual(changes.slice(1), [[join(dir, 'index.ts')]]);
 });
 
 test('a save with a syntax error is refused and the old version keeps serving; fixing it reloads', async (t) => {

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
 export interface CacheIndex {
   key: string;
@@ -38,6 +38,29 @@ function packageJsonOf(file: string): string | undefined {
     if (existsSync(candidate)) return candidate;
     if (dirname(dir) === dir) return undefined;
   }
+}
+
+/**
+ * The package.json at the root of the installed package a file belongs to (node_modules/<name> or
+ * node_modules/@scope/<name>, the innermost), or undefined outside node_modules. Its version
+ * changes when the package is updated; a nested package.json (a dist/esm one) need not.
+ */
+export function packageManifestOf(file: string): string | undefined {
+  const parts = file.split(sep);
+  const at = parts.lastIndexOf('node_modules');
+  if (at < 0 || at + 1 >= parts.length - 1) return undefined;
+  const depth = parts[at + 1]!.startsWith('@') ? 3 : 2;
+  return join(parts.slice(0, at + depth).join(sep) || sep, 'package.json');
+}
+
+/** The root package.json of each installed package among `files` (see packageManifestOf). */
+export function packageManifests(files: Iterable<string>): string[] {
+  const manifests = new Set<string>();
+  for (const file of files) {
+    const manifest = packageManifestOf(file);
+    if (manifest !== undefined) manifests.add(manifest);
+  }
+  return [...manifests];
 }
 
 /** What `externals` records for the package files a build imported. */

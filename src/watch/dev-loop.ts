@@ -78,7 +78,7 @@ export class DevLoop {
     await host.retryBroken(batch.files);
     const toReload: string[] = [];
     for (const plugin of batch.plugins) {
-      const files = batch.files.filter((f) => host.watchTargets().some((t) => t.name === plugin && t.files.includes(f)));
+      const files = batch.files.filter((f) => host.watchTargets().some((t) => t.name === plugin && (t.files.includes(f) || t.packages?.includes(f) === true)));
       const onlyConfig = files.length > 0 && files.every((f) => f === host.configFileOf(plugin));
       if (onlyConfig && await host.deliverConfig(plugin)) {
         host.reportChange(plugin, files, 'config');

@@ -16,12 +16,19 @@ import { watch, type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
 import { ContentHashes } from './content-hashes.js';
+import { installMarkers } from './install-markers.js';
 
 /** The files one plugin is made of. */
 export interface WatchTarget {
   name: string;
   dir: string;
   files: readonly string[];
+  /**
+   * The package.json of each npm package the plugin loads from node_modules: an install that
+   * changes one (seen through the package manager's marker file, see install-markers.ts) reloads
+   * the plugin.
+   */
+  packages?: readonly string[];
 }
 
 export interface WatchBatch {
@@ -59,6 +66,9 @@ export class PluginWatcher {
   /** One watcher per such folder (ready once it resolves). */
   readonly #own = new Map<string, Promise<FSWatcher>>();
   #byFile = new Map<string, Set<string>>();
+  /** An install's marker file → the plugins whose packages it covers. */
+  #markers = new Map<string, Set<string>>();
+  #packagesOf = new Map<string, readonly string[]>();
   #pending = new Map<string, Set<string>>();
   #pendingConfig = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -120,8 +130,25 @@ export class PluginWatcher {
       }
     }
     if (this.#options.configFile !== undefined) await this.#hashes.remember(this.#options.configFile);
+    const markers = new Map<string, Set<string>>();
+    const packagesOf = new Map<string, readonly string[]>();
+    for (const target of this.#options.targets()) {
+      const packages = target.packages ?? [];
+      if (packages.length === 0) continue;
+      packagesOf.set(target.name, packages);
+      for (const manifest of packages) await this.#hashes.remember(manifest);
+      for (const marker of installMarkers(packages).keys()) {
+        let plugins = markers.get(marker);
+        if (plugins === undefined) markers.set(marker, (plugins = new Set()));
+        plugins.add(target.name);
+      }
+    }
     this.#byFile = byFile;
+    this.#markers = markers;
+    this.#packagesOf = packagesOf;
     this.#ownFolders = await this.#foldersOfOwn(byFile.keys());
+    // node_modules is ignored by the root's watcher: its markers are watched from their folder.
+    for (const marker of markers.keys()) this.#ownFolders.add(dirname(marker));
   }
 
   /**
@@ -158,7 +185,8 @@ export class PluginWatcher {
   async #watch(path: string, depth?: number): Promise<FSWatcher> {
     const watcher = watch(path, {
       ignoreInitial: true,
-      ignored: (p, stats) => this.#ignored(p, stats === undefined ? undefined : this.#isFolder(p, stats)),
+      // Never its own folder (a node_modules folder watched for its install marker).
+      ignored: (p, stats) => resolve(p) !== path && this.#ignored(p, stats === undefined ? undefined : this.#isFolder(p, stats)),
       awaitWriteFinish: false,
       ...(depth === undefined ? {} : { depth }),
     });
@@ -183,7 +211,7 @@ export class PluginWatcher {
 
   #ignored(path: string, isDirectory: boolean | undefined): boolean {
     const abs = resolve(path);
-    if (this.#byFile.has(abs) || abs === this.#options.configFile) return false;
+    if (this.#byFile.has(abs) || this.#markers.has(abs) || abs === this.#options.configFile) return false;
     const rel = relative(this.#options.root, abs);
     if (rel === '') return false;
     // A folder is ignored when what is inside it would be (`**/node_modules/**` skips node_modules itself).
@@ -196,6 +224,10 @@ export class PluginWatcher {
   async #onEvent(event: string, path: string): Promise<void> {
     const file = resolve(path);
     this.#options.onRawEvent?.(event, file);
+    if (this.#markers.has(file)) {
+      await this.#onInstall(file);
+      return;
+    }
     const isConfig = file === this.#options.configFile;
     const owners = this.#byFile.get(file);
     if (!isConfig && owners === undefined) return;
@@ -210,6 +242,25 @@ export class PluginWatcher {
       files.add(file);
     }
     this.#schedule();
+  }
+
+  /** An install ran: the plugins one of whose packages changed are reloaded. */
+  async #onInstall(marker: string): Promise<void> {
+    const plugins = [...(this.#markers.get(marker) ?? [])];
+    // Each manifest compared once: the comparison records what it saw.
+    const changed = new Set<string>();
+    for (const manifest of new Set(plugins.flatMap((p) => this.#packagesOf.get(p) ?? []))) {
+      if (await this.#hashes.changed(manifest)) changed.add(manifest);
+    }
+    for (const plugin of plugins) {
+      const updated = (this.#packagesOf.get(plugin) ?? []).filter((m) => changed.has(m));
+      if (updated.length === 0) continue;
+      let files = this.#pending.get(plugin);
+      if (files === undefined) this.#pending.set(plugin, (files = new Set()));
+      for (const m of updated) files.add(m);
+    }
+    if (changed.size > 0) this.#schedule();
+    else this.#options.log.debug({ marker }, 'install left the plugins\' packages as they were; ignored');
   }
 
   #schedule(): void {

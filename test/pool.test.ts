@@ -283,3 +283,28 @@ test('reloading a pooled plugin swaps its pool: calls in flight finish on the ol
   assert.equal(info.reloadCount, 1);
   assert.deepEqual(info.commands, ['version']);
 });
+
+test('reloadAll: a pooled plugin whose new version fails to start rolls back the whole group, and the other plugins keep serving', async (t) => {
+  const sup = await startSupervisor(t);
+  // Loaded first, so the worker plugin is swapped before the pool in the transaction's swap step.
+  const keeper = writePlugin(tempDir(t), {
+    'package.json': { name: 'group-keeper', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { limits: { callTimeoutMs: 2000 } } },
+    'index.js': 'export default { state: () => ({ n: 0 }), commands: { inc: (ctx) => ++ctx.state.n, get: (ctx) => ctx.state.n } };\n',
+  });
+  const pool = writePlugin(tempDir(t), {
+    'package.json': { name: 'group-pool', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 1 } } },
+    'index.js': 'export default { commands: { version: () => 1 } };\n',
+  });
+  await sup.load(keeper);
+  await sup.load(pool);
+  assert.equal(await sup.call('group-keeper', 'inc'), 1);
+  writePlugin(pool, { 'index.js': 'export default { setup() { throw new Error("bad setup"); }, commands: { version: () => 2 } };\n' });
+  const results = await sup.reloadAll();
+  assert.deepEqual(results.map((r) => [r.plugin, r.ok, r.rolledBack]), [['group-keeper', false, true], ['group-pool', false, true]]);
+  assert.equal(results[1]!.error?.code, 'PLUGVISOR_SETUP_FAILED');
+  // The old version of the worker plugin serves on, with its state.
+  assert.equal(await sup.call('group-keeper', 'get'), 1);
+  assert.equal(await sup.call('group-keeper', 'inc'), 2);
+  assert.equal(sup.info('group-keeper').reloadCount, 0);
+  assert.equal(await sup.call('group-pool', 'version'), 1);
+});

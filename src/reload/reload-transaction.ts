@@ -415,16 +415,19 @@ async function transfer(ctx: ReloadContext, slots: Slot[]): Promise<void> {
 }
 
 async function swap(slots: Slot[]): Promise<void> {
+  // First what can fail. No running worker (lazy and not started, failed, restarting), or a pool:
+  // the new code takes effect at the next start, which for an eager plugin is now, and may throw.
+  // Only then the commits, which cannot: a start that fails after a worker was committed would
+  // roll back a group whose new worker already serves (the rollback ends it, and the plugin's
+  // route then points at a dead worker).
   for (const slot of slots) {
-    if (slot.old !== undefined) {
-      slot.worker!.commitReload(slot.next!, slot.build!);
-    } else {
-      // No running worker (lazy and not started, failed, restarting), or a pool: the new code
-      // takes effect at the next start, which for an eager plugin is now.
-      await slot.next?.terminate();
-      slot.next = undefined;
-      await step('start', () => slot.runtime.replaceBuild(slot.build!));
-    }
+    if (slot.old !== undefined) continue;
+    await slot.next?.terminate();
+    slot.next = undefined;
+    await step('start', () => slot.runtime.replaceBuild(slot.build!));
+  }
+  for (const slot of slots) {
+    if (slot.old !== undefined) slot.worker!.commitReload(slot.next!, slot.build!);
   }
 }
 

@@ -49,6 +49,7 @@ test('dev server: took over the stale socket; the host watches, and the HTTP API
   const res = await fetch(`${url}/api/plugins`, { headers: { accept: 'application/json' } });
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), []);
+  assert.equal(host.stdout.match(/"msg":"dev server listening"/g)?.length, 1, 'the listening line is logged once');
 });
 
 test('dev server on a busy port fails with PLUGVISOR_HTTP_PORT_IN_USE naming the port', async () => {

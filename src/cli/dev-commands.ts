@@ -38,8 +38,7 @@ export function registerDevCommands(dev: Command): void {
         extras: async (sup, channel) => {
           const { createDevServer } = await import('../http/dev-server.js');
           const server = await createDevServer(sup, { port: o.port, host: o.host });
-          channel.httpUrl = server.url;
-          sup.log.info({ url: server.url }, 'dev server listening');
+          channel.httpUrl = server.url;   // createDevServer logs 'dev server listening' with it
           return () => server.close();
         },
       });

@@ -7,6 +7,13 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** A count of things to do (`--count`, `--runs`): 0 would do nothing, or silently one. */
+export function countArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
 export function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');

@@ -4,9 +4,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { pbkdf2Sync } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Supervisor } from 'plugvisor';
+import { settlesWithin } from '../src/settles-within.js';
 import { fixture, nextEvent, startSupervisor, tempDir, writePlugin } from './helpers.js';
 
 /** The rejection of `promise`, which must reject. */
@@ -307,4 +309,37 @@ test('reloadAll: a pooled plugin whose new version fails to start rolls back the
   assert.equal(await sup.call('group-keeper', 'inc'), 2);
   assert.equal(sup.info('group-keeper').reloadCount, 0);
   assert.equal(await sup.call('group-pool', 'version'), 1);
+});
+
+test('reloadAll: a pool\'s new threads start before the pause, so the other plugins of the group keep serving meanwhile', async (t) => {
+  const sup = await startSupervisor(t);
+  const dir = tempDir(t);
+  const started = join(dir, 'importing');
+  const release = join(dir, 'release');
+  const keeper = writePlugin(join(dir, 'keeper'), {
+    'package.json': { name: 'busy-keeper', version: '1.0.0', type: 'module', main: 'index.js' },
+    'index.js': 'export default { state: () => ({ n: 0 }), commands: { inc: (ctx) => ++ctx.state.n } };\n',
+  });
+  const pool = writePlugin(join(dir, 'pool'), {
+    'package.json': { name: 'slow-pool', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 1 } } },
+    'index.js': 'export default { commands: { version: () => 1 } };\n',
+  });
+  await sup.load(keeper);
+  await sup.load(pool);
+  // The new version's import holds until the test releases it.
+  writePlugin(pool, {
+    'index.js': `import { existsSync, writeFileSync } from 'node:fs';
+writeFileSync(${JSON.stringify(started)}, '');
+while (!existsSync(${JSON.stringify(release)})) await new Promise((resolve) => setTimeout(resolve, 10));
+export default { commands: { version: () => 2 } };
+`,
+  });
+  const reloaded = sup.reloadAll();
+  while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 10));
+  const served = await settlesWithin(sup.call('busy-keeper', 'inc'), 10_000);
+  writeFileSync(release, '');
+  const results = await reloaded;
+  assert.ok(served, 'the worker plugin answered while the pool\'s new version was importing');
+  assert.deepEqual(results.map((r) => [r.plugin, r.ok]), [['busy-keeper', true], ['slow-pool', true]]);
+  assert.equal(await sup.call('slow-pool', 'version'), 2);
 });

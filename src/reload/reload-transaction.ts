@@ -5,7 +5,7 @@
  *   before the pause (callers are served by the old workers all along)
  *     prepare   read package.json, compile (esbuild), read the plugin config
  *     validate  engines, dependsOn ranges against the new versions, connect() kept
- *     spawn     start the new workers: import and check the plugin's shape
+ *     spawn     start the new workers: import and check the plugin's shape (a serving pool: open its new pool)
  *     precopy   stateTransfer "delta": the old worker starts tracking changes and sends its whole
  *               state, which the new worker deserialises and keeps (staged); "full": the old
  *               worker reserves the buffers its snapshot will copy large typed arrays into
@@ -19,7 +19,7 @@
  *               state, migrate(old, { fromVersion }), setup()
  *     health    (same round trip) only { ok: true } commits
  *     transfer  client channels to the new workers: connect(ctx, port, { resumed: true })
- *     swap      the routing table points at the new workers; queued calls go to them in order
+ *     swap      the routing table points at the new workers (and pools); queued calls go to them in order
  *   after the pause
  *     dispose   dispose() in the old versions, then their workers end
  *
@@ -38,6 +38,7 @@ import { PlugvisorError, isPlugvisorError } from '../errors.js';
 import type { PluginManifest } from '../plugin/manifest.js';
 import type { ManagedPlugin } from '../runtime/managed-plugin.js';
 import { PluginRuntime, type PluginBuild } from '../runtime/plugin-runtime.js';
+import { PoolRuntime, type PreparedPool } from '../runtime/pool-runtime.js';
 import type { WorkerTransport } from '../runtime/worker-transport.js';
 import { settlesWithin } from '../settles-within.js';
 import { imageSize, imageTransferList, type StateImage } from '../protocol/state-image.js';
@@ -78,6 +79,8 @@ interface Slot {
    */
   prepared?: WorkerTransport;
   next?: WorkerTransport;
+  /** A pooled plugin's new pool, opened before the pause: committed at the swap, discarded by a rollback. */
+  pool?: PreparedPool;
   detached: boolean;
   clientPorts: MessagePort[];
   snapshot?: StateImage;
@@ -258,7 +261,11 @@ async function startDependencies(ctx: ReloadContext, slots: Slot[]): Promise<voi
 async function spawn(slots: Slot[]): Promise<void> {
   for (const slot of slots) {
     const { runtime, worker } = slot;
-    if (worker === undefined) continue;
+    if (worker === undefined) {
+      // A serving pool's new threads start here, not in the pause (undefined when not serving).
+      if (runtime instanceof PoolRuntime) slot.pool = await step('load', () => runtime.prepareBuild(slot.build!));
+      continue;
+    }
     const next = await step('load', () => worker.spawn(slot.build!));
     slot.next = next;
     const had = runtime.shape;
@@ -422,6 +429,12 @@ async function swap(slots: Slot[]): Promise<void> {
   // route then points at a dead worker).
   for (const slot of slots) {
     if (slot.old !== undefined) continue;
+    const pool = slot.pool;
+    if (pool !== undefined) {
+      slot.pool = undefined;
+      await step('start', () => pool.commit());
+      continue;
+    }
     await slot.next?.terminate();
     slot.next = undefined;
     await step('start', () => slot.runtime.replaceBuild(slot.build!));
@@ -442,6 +455,11 @@ async function disposeOld(ctx: ReloadContext, slots: Slot[]): Promise<void> {
 }
 
 async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Promise<void> {
+  await Promise.all(slots.map(async (slot) => {
+    const pool = slot.pool;
+    slot.pool = undefined;
+    await pool?.discard().catch((err: Error) => ctx.log.warn({ plugin: slot.runtime.name, err }, 'closing the new pool of a failed reload failed'));
+  }));
   // Client channels already moved to a new worker come back from it, in their order, before it ends.
   await Promise.all(slots.map(async (slot) => {
     if (slot.movedPorts === 0 || slot.next === undefined || !slot.next.alive) return;

@@ -250,7 +250,37 @@ export class PoolRuntime implements ManagedPlugin {
       if (wasFailed || build.manifest.activation === 'eager' || this.#queue.length > 0) await this.ensureStarted();
       return;
     }
-    const { pool, shape } = await this.#openPool(build);
+    await this.#commit(build, await this.#openPool(build));
+  }
+
+  /**
+   * A reload's new pool, opened (threads started, the plugin imported, set up and probed) while the
+   * old one serves, before the reload's pause: commit() swaps it in at once, discard() closes it
+   * (the reload rolled back). Undefined when the plugin is not serving: replaceBuild() then starts
+   * it at the swap, as a start.
+   */
+  async prepareBuild(build: PluginBuild): Promise<PreparedPool | undefined> {
+    assertPoolable(build.manifest);
+    await this.#starting?.catch(() => undefined);
+    if (this.#stopped()) throw this.#stoppedError('reload');
+    if (this.#status !== 'serving') return undefined;
+    const opened = await this.#openPool(build);
+    let settled = false;
+    return {
+      commit: async () => {
+        settled = true;
+        await this.#commit(build, opened);
+      },
+      discard: async () => {
+        if (settled) return;
+        settled = true;
+        await opened.pool.destroy();
+      },
+    };
+  }
+
+  /** Calls go to the new pool from now on; the old one finishes its tasks and closes. */
+  async #commit(build: PluginBuild, { pool, shape }: { pool: Piscina<PoolTask, PoolResult>; shape: PluginShape }): Promise<void> {
     if (this.#stopped()) {
       await pool.destroy();
       throw this.#stoppedError('reload');
@@ -503,6 +533,12 @@ export function assertPoolable(manifest: PluginManifest): void {
       `${manifest.manifestFile}: plugvisor.dependsOn: a pooled plugin (plugvisor.pool) cannot depend on other plugins (${deps.join(', ')})`,
       { plugin: manifest.name, file: manifest.manifestFile, key: 'plugvisor.dependsOn' });
   }
+}
+
+/** A pool opened for a reload before its pause (PoolRuntime.prepareBuild). */
+export interface PreparedPool {
+  commit(): Promise<void>;
+  discard(): Promise<void>;
 }
 
 /** A plugin may not depend on a pooled one: a pool has no single worker to open a channel to. */

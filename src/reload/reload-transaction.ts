@@ -422,25 +422,25 @@ async function transfer(ctx: ReloadContext, slots: Slot[]): Promise<void> {
 }
 
 async function swap(slots: Slot[]): Promise<void> {
-  // First what can fail. No running worker (lazy and not started, failed, restarting), or a pool:
-  // the new code takes effect at the next start, which for an eager plugin is now, and may throw.
-  // Only then the commits, which cannot: a start that fails after a worker was committed would
-  // roll back a group whose new worker already serves (the rollback ends it, and the plugin's
-  // route then points at a dead worker).
+  // First what can fail. No running worker (lazy and not started, failed, restarting), or a pool
+  // that was not serving: the new code takes effect at the next start, which for an eager plugin
+  // is now, and may throw. Only then the commits, which cannot (a pool's fails only if the host
+  // stops meanwhile): a start that fails after a commit would roll back a group whose new worker
+  // or pool already serves (the rollback ends it, and the route then points at a dead worker).
   for (const slot of slots) {
-    if (slot.old !== undefined) continue;
-    const pool = slot.pool;
-    if (pool !== undefined) {
-      slot.pool = undefined;
-      await step('start', () => pool.commit());
-      continue;
-    }
+    if (slot.old !== undefined || slot.pool !== undefined) continue;
     await slot.next?.terminate();
     slot.next = undefined;
     await step('start', () => slot.runtime.replaceBuild(slot.build!));
   }
   for (const slot of slots) {
-    if (slot.old !== undefined) slot.worker!.commitReload(slot.next!, slot.build!);
+    const pool = slot.pool;
+    if (pool !== undefined) {
+      slot.pool = undefined;
+      await step('start', () => pool.commit());
+    } else if (slot.old !== undefined) {
+      slot.worker!.commitReload(slot.next!, slot.build!);
+    }
   }
 }
 

@@ -343,3 +343,24 @@ export default { commands: { version: () => 2 } };
   assert.deepEqual(results.map((r) => [r.plugin, r.ok]), [['busy-keeper', true], ['slow-pool', true]]);
   assert.equal(await sup.call('slow-pool', 'version'), 2);
 });
+
+test('reloadAll: a group that rolls back at a failed plugin\'s start leaves its pool on the old code', async (t) => {
+  const sup = await startSupervisor(t);
+  const pool = writePlugin(tempDir(t), {
+    'package.json': { name: 'kept-pool', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 1 } } },
+    'index.js': 'export default { commands: { version: () => 1 } };\n',
+  });
+  const dies = writePlugin(tempDir(t), {
+    'package.json': { name: 'dies-once', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { restart: { maxRestarts: 0, windowSeconds: 60 } } },
+    'index.js': 'export default { commands: { die: () => process.exit(3) } };\n',
+  });
+  await sup.load(pool);
+  await sup.load(dies);
+  await sup.call('dies-once', 'die').catch(() => undefined);
+  assert.equal(sup.info('dies-once').status, 'failed');
+  writePlugin(pool, { 'index.js': 'export default { commands: { version: () => 2 } };\n' });
+  writePlugin(dies, { 'index.js': 'export default { setup() { throw new Error("still broken"); }, commands: {} };\n' });
+  const results = await sup.reloadAll();
+  assert.deepEqual(results.map((r) => [r.plugin, r.ok, r.rolledBack]), [['kept-pool', false, true], ['dies-once', false, true]]);
+  assert.equal(await sup.call('kept-pool', 'version'), 1);
+});

@@ -286,6 +286,14 @@ test('reloading a pooled plugin swaps its pool: calls in flight finish on the ol
   assert.deepEqual(info.commands, ['version']);
 });
 
+/** A pooled plugin of one thread whose `version` command answers 1 (rewrite index.js for the next version). */
+function versionPool(dir: string, name: string): string {
+  return writePlugin(dir, {
+    'package.json': { name, version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 1 } } },
+    'index.js': 'export default { commands: { version: () => 1 } };\n',
+  });
+}
+
 test('reloadAll: a pooled plugin whose new version fails to start rolls back the whole group, and the other plugins keep serving', async (t) => {
   const sup = await startSupervisor(t);
   // Loaded first, so the worker plugin is swapped before the pool in the transaction's swap step.
@@ -293,10 +301,7 @@ test('reloadAll: a pooled plugin whose new version fails to start rolls back the
     'package.json': { name: 'group-keeper', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { limits: { callTimeoutMs: 2000 } } },
     'index.js': 'export default { state: () => ({ n: 0 }), commands: { inc: (ctx) => ++ctx.state.n, get: (ctx) => ctx.state.n } };\n',
   });
-  const pool = writePlugin(tempDir(t), {
-    'package.json': { name: 'group-pool', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 1 } } },
-    'index.js': 'export default { commands: { version: () => 1 } };\n',
-  });
+  const pool = versionPool(tempDir(t), 'group-pool');
   await sup.load(keeper);
   await sup.load(pool);
   assert.equal(await sup.call('group-keeper', 'inc'), 1);
@@ -320,10 +325,7 @@ test('reloadAll: a pool\'s new threads start before the pause, so the other plug
     'package.json': { name: 'busy-keeper', version: '1.0.0', type: 'module', main: 'index.js' },
     'index.js': 'export default { state: () => ({ n: 0 }), commands: { inc: (ctx) => ++ctx.state.n } };\n',
   });
-  const pool = writePlugin(join(dir, 'pool'), {
-    'package.json': { name: 'slow-pool', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 1 } } },
-    'index.js': 'export default { commands: { version: () => 1 } };\n',
-  });
+  const pool = versionPool(join(dir, 'pool'), 'slow-pool');
   await sup.load(keeper);
   await sup.load(pool);
   // The new version's import holds until the test releases it.
@@ -346,10 +348,7 @@ export default { commands: { version: () => 2 } };
 
 test('reloadAll: a group that rolls back at a failed plugin\'s start leaves its pool on the old code', async (t) => {
   const sup = await startSupervisor(t);
-  const pool = writePlugin(tempDir(t), {
-    'package.json': { name: 'kept-pool', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 1 } } },
-    'index.js': 'export default { commands: { version: () => 1 } };\n',
-  });
+  const pool = versionPool(tempDir(t), 'kept-pool');
   const dies = writePlugin(tempDir(t), {
     'package.json': { name: 'dies-once', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { restart: { maxRestarts: 0, windowSeconds: 60 } } },
     'index.js': 'export default { commands: { die: () => process.exit(3) } };\n',

@@ -101,6 +101,7 @@ test('bad arguments: exit 2 and one line naming PLUGVISOR_BAD_ARGUMENTS', async 
     cli(dir, ['plugins', 'load', 'x', '--from-package', '--version', 'not a range']),
     cli(dir, ['dev', 'mode', '--enable', '--disable']),
     cli(dir, ['dev', 'plugin', 'monitor', 'counter', '--interval', 'soon']),
+    cli(dir, ['dev', 'plugin', 'monitor', 'counter', '--interval', '0']),
     cli(dir, ['dev', 'plugin', 'monitor', 'counter', '--count', '0']),
     cli(dir, ['plugins', 'profile', 'counter', '--runs', '0']),
     cli(dir, ['plugins', 'dev', 'counter', '--count', '0']),

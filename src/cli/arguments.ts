@@ -1,14 +1,15 @@
 /** How command-line values become values: numbers checked, call arguments parsed as JSON. */
 import { InvalidArgumentError } from 'commander';
 
-export function positiveInt(value: string): number {
+/** A bound that may be zero (`--timeout`). */
+export function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
 }
 
-/** A count of things to do (`--count`, `--runs`): 0 would do nothing, or silently one. */
-export function countArg(value: string): number {
+/** A count or a period (`--count`, `--runs`, `--interval`): 0 would do nothing, silently one, or spin. */
+export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;

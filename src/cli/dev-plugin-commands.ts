@@ -15,7 +15,7 @@ import type { ValidationReport } from '../plugin/validate-plugin.js';
 import { ControlClient } from '../control/control-client.js';
 import { clientOptions, maybeHost, untilSignal, withHost, type ClientOptions } from './host-client.js';
 import { bytes, keyValues, ms, print, printJson, printJsonLine, table } from './output.js';
-import { countArg, positiveInt } from './arguments.js';
+import { positiveInt } from './arguments.js';
 import { findProjectRoot, resolvePluginFolder } from './project.js';
 
 export function registerDevPluginCommands(plugin: Command): void {
@@ -112,7 +112,7 @@ export function registerDevPluginCommands(plugin: Command): void {
     .description('live call rate, latency, errors and memory of a plugin, refreshed every interval; runs until Ctrl-C')
     .option('--metrics', 'show the metrics (the default)')
     .option('-i, --interval <ms>', 'refresh every MS milliseconds', positiveInt, 1000)
-    .option('-n, --count <n>', 'stop after N samples', countArg)
+    .option('-n, --count <n>', 'stop after N samples', positiveInt)
     .option('--once', 'one sample, then exit (same as --count 1)'))
     .action(async (name: string, o: ClientOptions & { interval: number; count?: number; once?: boolean }) => {
       const count = o.once ? 1 : o.count;

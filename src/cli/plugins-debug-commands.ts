@@ -4,7 +4,7 @@
  */
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { countArg, positiveInt } from './arguments.js';
+import { nonNegativeInt, positiveInt } from './arguments.js';
 import type { Diagnosis, DiagnosisCheck } from '../diagnose/diagnose-plugin.js';
 import type { WatcherReport } from '../diagnose/test-watcher.js';
 import type { DevWatchEvent } from '../control/plugin-watches.js';
@@ -19,7 +19,7 @@ export function registerPluginsDebugCommands(plugins: Command): void {
     .description('watch one plugin\'s files and (with --auto-reload) reload it on every save; runs until Ctrl-C')
     .option('--watch', 'watch the plugin\'s files (the default: this command always watches)')
     .option('--auto-reload', 'reload the plugin when its files change (otherwise only report changes)')
-    .option('--count <n>', 'stop after N reloads', countArg))
+    .option('--count <n>', 'stop after N reloads', positiveInt))
     .action(async (name: string, o: ClientOptions & { autoReload?: boolean; count?: number }) => {
       const client = await ControlClient.connect({ socket: o.socket });
       untilSignal(() => client.close());
@@ -57,7 +57,7 @@ export function registerPluginsDebugCommands(plugins: Command): void {
     .option('--test-events', 'touch a file (mtime only) and report the watcher\'s events')
     .option('--plugin <name>', 'touch this plugin\'s entry file (default: the first loaded plugin)')
     .option('--file <path>', 'touch this file instead (relative to the current folder)')
-    .option('--timeout <ms>', 'how long to wait for an event', positiveInt, 3000))
+    .option('--timeout <ms>', 'how long to wait for an event', nonNegativeInt, 3000))
     .action(async (o: ClientOptions & { testEvents?: boolean; plugin?: string; file?: string; timeout: number }) => {
       const report = await withHost(o, (c) => c.request('watcher', {
         testEvents: o.testEvents === true,
@@ -73,7 +73,7 @@ export function registerPluginsDebugCommands(plugins: Command): void {
   clientOptions(plugins.command('profile <name>')
     .description('reload a plugin and print the time of each phase of the reload')
     .option('--reload-time', 'time the reload\'s phases (the default)')
-    .option('--runs <n>', 'reload N times and print the median, min and max of each phase', countArg, 1)
+    .option('--runs <n>', 'reload N times and print the median, min and max of each phase', positiveInt, 1)
     .option('--force', 'skip validation (as reload --force)'))
     .action(async (name: string, o: ClientOptions & { runs: number; force?: boolean }) => {
       const results = await withHost(o, (c) => c.request('profile', { name, runs: o.runs, force: o.force === true }));

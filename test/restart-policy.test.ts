@@ -143,9 +143,8 @@ test('a failed plugin whose reload fails to start: its next call fails with the 
   const r = await sup.reload('dies');
   assert.equal(r.ok, false);
   assert.equal(r.error?.code, 'PLUGVISOR_SETUP_FAILED');
-  const t0 = performance.now();
+  // Sent to the dead worker, it would fail with PLUGVISOR_CALL_TIMEOUT after callTimeoutMs instead.
   assertError(await rejectionOf(sup.call('dies', 'v')), 'PLUGVISOR_SETUP_FAILED', 'still broken');
-  assert.ok(performance.now() - t0 < 5_000, 'answered at once, not after callTimeoutMs');
   // Fixed, it starts on the next call.
   writeFileSync(join(dir, 'index.js'), 'export default { commands: { v: () => 3 } };');
   assert.equal((await sup.reload('dies')).ok, true);

@@ -121,28 +121,20 @@ export class PluginWatcher {
 
   async #readTargets(): Promise<void> {
     const byFile = new Map<string, Set<string>>();
-    for (const target of this.#options.targets()) {
-      for (const file of target.files) {
-        let owners = byFile.get(file);
-        if (owners === undefined) byFile.set(file, (owners = new Set()));
-        owners.add(target.name);
-        await this.#hashes.remember(file);
-      }
-    }
-    if (this.#options.configFile !== undefined) await this.#hashes.remember(this.#options.configFile);
     const markers = new Map<string, Set<string>>();
     const packagesOf = new Map<string, readonly string[]>();
     for (const target of this.#options.targets()) {
+      for (const file of target.files) {
+        addTo(byFile, file, target.name);
+        await this.#hashes.remember(file);
+      }
       const packages = target.packages ?? [];
       if (packages.length === 0) continue;
       packagesOf.set(target.name, packages);
       for (const manifest of packages) await this.#hashes.remember(manifest);
-      for (const marker of installMarkers(packages).keys()) {
-        let plugins = markers.get(marker);
-        if (plugins === undefined) markers.set(marker, (plugins = new Set()));
-        plugins.add(target.name);
-      }
+      for (const marker of installMarkers(packages).keys()) addTo(markers, marker, target.name);
     }
+    if (this.#options.configFile !== undefined) await this.#hashes.remember(this.#options.configFile);
     this.#byFile = byFile;
     this.#markers = markers;
     this.#packagesOf = packagesOf;
@@ -236,11 +228,7 @@ export class PluginWatcher {
       return;
     }
     if (isConfig) this.#pendingConfig = true;
-    for (const plugin of owners ?? []) {
-      let files = this.#pending.get(plugin);
-      if (files === undefined) this.#pending.set(plugin, (files = new Set()));
-      files.add(file);
-    }
+    for (const plugin of owners ?? []) addTo(this.#pending, plugin, file);
     this.#schedule();
   }
 
@@ -253,11 +241,7 @@ export class PluginWatcher {
       if (await this.#hashes.changed(manifest)) changed.add(manifest);
     }
     for (const plugin of plugins) {
-      const updated = (this.#packagesOf.get(plugin) ?? []).filter((m) => changed.has(m));
-      if (updated.length === 0) continue;
-      let files = this.#pending.get(plugin);
-      if (files === undefined) this.#pending.set(plugin, (files = new Set()));
-      for (const m of updated) files.add(m);
+      for (const manifest of this.#packagesOf.get(plugin) ?? []) if (changed.has(manifest)) addTo(this.#pending, plugin, manifest);
     }
     if (changed.size > 0) this.#schedule();
     else this.#options.log.debug({ marker }, 'install left the plugins\' packages as they were; ignored');
@@ -288,6 +272,13 @@ export class PluginWatcher {
         this.#options.log.error({ err }, 'handling a file change failed'));
     }, this.#options.cooldownMs);
   }
+}
+
+/** Add `value` to the set `map` holds at `key`, creating the set. */
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (set === undefined) map.set(key, (set = new Set()));
+  set.add(value);
 }
 
 function isInside(root: string, file: string): boolean {

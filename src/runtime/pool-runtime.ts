@@ -237,20 +237,15 @@ export class PoolRuntime implements ManagedPlugin {
    * lazy and nobody waits for it.
    */
   async replaceBuild(build: PluginBuild): Promise<void> {
-    assertPoolable(build.manifest);
-    await this.#starting?.catch(() => undefined);
-    if (this.#stopped()) throw this.#stoppedError('reload');
-    if (this.#status !== 'serving') {
-      const wasFailed = this.#status === 'failed';
-      this.#build = build;
-      this.#reloadCount++;
-      this.#failure = undefined;
-      this.#restartPolicy.reset();
-      this.#status = 'registered';
-      if (wasFailed || build.manifest.activation === 'eager' || this.#queue.length > 0) await this.ensureStarted();
-      return;
-    }
-    await this.#commit(build, await this.#openPool(build));
+    const prepared = await this.prepareBuild(build);
+    if (prepared !== undefined) return prepared.commit();
+    const wasFailed = this.#status === 'failed';
+    this.#build = build;
+    this.#reloadCount++;
+    this.#failure = undefined;
+    this.#restartPolicy.reset();
+    this.#status = 'registered';
+    if (wasFailed || build.manifest.activation === 'eager' || this.#queue.length > 0) await this.ensureStarted();
   }
 
   /**

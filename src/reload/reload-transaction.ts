@@ -86,8 +86,6 @@ interface Slot {
   snapshot?: StateImage;
   /** Delta transfer: the old worker tracks changes since the precopy. */
   tracking: boolean;
-  /** The old worker holds buffers for its snapshot (released by detach or resume). */
-  reserved: boolean;
   precopyBytes: number;
   /** Bytes moved inside the pause (snapshot or delta); the buffers themselves are transferred away. */
   stateBytes: number;
@@ -119,7 +117,6 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
     detached: false,
     clientPorts: [],
     tracking: false,
-    reserved: false,
     precopyBytes: 0,
     stateBytes: 0,
     movedPorts: 0,
@@ -284,7 +281,6 @@ async function precopy(ctx: ReloadContext, slots: Slot[]): Promise<void> {
     if (current === undefined || !current.alive || slot.worker!.status !== 'serving') continue;
     slot.prepared = current;
     if (slot.build!.manifest.stateTransfer !== 'delta') {
-      slot.reserved = true;
       await step('precopy', () => current.control('reserve', null, ctx.timeoutMs));
       continue;
     }
@@ -482,7 +478,8 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
     const old = slot.old ?? slot.prepared;
     if (old !== undefined && old.alive) {
       try {
-        if (slot.detached || slot.tracking || slot.reserved) {
+        // Reached by the precopy step (reserved buffers, tracking) or detached: it must resume.
+        if (slot.detached || slot.prepared !== undefined) {
           // A worker still serialising a large state answers the detach, then the resume: it is
           // busy, not hung, and killing it would lose its state.
           const resumed = old.control('resume', null, busyBound(ctx, slot));

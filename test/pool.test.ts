@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { pbkdf2Sync } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Supervisor } from 'plugvisor';
@@ -316,35 +316,48 @@ test('reloadAll: a pooled plugin whose new version fails to start rolls back the
   assert.equal(await sup.call('group-pool', 'version'), 1);
 });
 
-test('reloadAll: a pool\'s new threads start before the pause, so the other plugins of the group keep serving meanwhile', async (t) => {
-  const sup = await startSupervisor(t);
-  const dir = tempDir(t);
-  const started = join(dir, 'importing');
-  const release = join(dir, 'release');
-  const keeper = writePlugin(join(dir, 'keeper'), {
-    'package.json': { name: 'busy-keeper', version: '1.0.0', type: 'module', main: 'index.js' },
-    'index.js': 'export default { state: () => ({ n: 0 }), commands: { inc: (ctx) => ++ctx.state.n } };\n',
-  });
-  const pool = versionPool(join(dir, 'pool'), 'slow-pool');
-  await sup.load(keeper);
-  await sup.load(pool);
-  // The new version's import holds until the test releases it.
-  writePlugin(pool, {
-    'index.js': `import { existsSync, writeFileSync } from 'node:fs';
+for (const failedFirst of [false, true]) {
+  const pool = failedFirst ? 'a failed pool' : 'a pool';
+  test(`reloadAll: ${pool}'s new threads start before the pause, so the other plugins of the group keep serving meanwhile`, async (t) => {
+    const sup = await startSupervisor(t);
+    const dir = tempDir(t);
+    const started = join(dir, 'importing');
+    const release = join(dir, 'release');
+    const keeper = writePlugin(join(dir, 'keeper'), {
+      'package.json': { name: 'busy-keeper', version: '1.0.0', type: 'module', main: 'index.js' },
+      'index.js': 'export default { state: () => ({ n: 0 }), commands: { inc: (ctx) => ++ctx.state.n } };\n',
+    });
+    const poolDir = versionPool(join(dir, 'pool'), 'slow-pool');
+    await sup.load(keeper);
+    if (failedFirst) {
+      writePlugin(poolDir, { 'index.js': 'export default { commands: { version: () => 1, die: () => process.exit(3) } };\n' });
+      const pkg = join(poolDir, 'package.json');
+      writeFileSync(pkg, JSON.stringify({ ...JSON.parse(readFileSync(pkg, 'utf8')), plugvisor: { pool: { maxThreads: 1 }, restart: { maxRestarts: 0, windowSeconds: 60 } } }));
+    }
+    await sup.load(poolDir);
+    if (failedFirst) {
+      await sup.call('slow-pool', 'die').catch(() => undefined);
+      assert.equal(sup.info('slow-pool').status, 'failed');
+    }
+    // The new version's import holds until the test releases it.
+    writePlugin(poolDir, {
+      'index.js': `import { existsSync, writeFileSync } from 'node:fs';
 writeFileSync(${JSON.stringify(started)}, '');
 while (!existsSync(${JSON.stringify(release)})) await new Promise((resolve) => setTimeout(resolve, 10));
 export default { commands: { version: () => 2 } };
 `,
+    });
+    const reloaded = sup.reloadAll();
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 10));
+    const served = await settlesWithin(sup.call('busy-keeper', 'inc'), 10_000);
+    writeFileSync(release, '');
+    const results = await reloaded;
+    assert.ok(served, 'the worker plugin answered while the pool\'s new version was importing');
+    assert.deepEqual(results.map((r) => [r.plugin, r.ok]), [['busy-keeper', true], ['slow-pool', true]]);
+    assert.equal(await sup.call('slow-pool', 'version'), 2);
+    assert.equal(sup.info('slow-pool').status, 'serving');
   });
-  const reloaded = sup.reloadAll();
-  while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 10));
-  const served = await settlesWithin(sup.call('busy-keeper', 'inc'), 10_000);
-  writeFileSync(release, '');
-  const results = await reloaded;
-  assert.ok(served, 'the worker plugin answered while the pool\'s new version was importing');
-  assert.deepEqual(results.map((r) => [r.plugin, r.ok]), [['busy-keeper', true], ['slow-pool', true]]);
-  assert.equal(await sup.call('slow-pool', 'version'), 2);
-});
+}
 
 test('reloadAll: a group that rolls back at a failed plugin\'s start leaves its pool on the old code', async (t) => {
   const sup = await startSupervisor(t);

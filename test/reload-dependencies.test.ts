@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Supervisor } from 'plugvisor';
-import { fixture, startSupervisor, tempDir, writePlugin } from './helpers.js';
+import { fixture, nextEvent, startSupervisor, tempDir, writePlugin } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
 
 type Answer = { version: string; count: number };
@@ -260,4 +261,83 @@ test('a dependency cycle is refused at start with its path', async (t) => {
     assert.match(err.message, /a -> b -> a|b -> a -> b/);
     return true;
   });
+});
+
+/** Rewrite a plugin's package.json with `restart` limits. */
+function withRestart(dir: string, restart: Record<string, number>): void {
+  const file = join(dir, 'package.json');
+  const pkg = JSON.parse(readFileSync(file, 'utf8'));
+  pkg.plugvisor.restart = restart;
+  writeFileSync(file, JSON.stringify(pkg));
+}
+
+test('a failed dependent reloaded with its dependency starts wired to the new version of the dependency', async (t) => {
+  const root = tempDir(t);
+  const base = writeVersioned(join(root, 'base'), { version: '1.0.0', name: 'base' });
+  const mid = writeVersioned(join(root, 'mid'), { version: '1.0.0', name: 'mid', dependsOn: { base: '^1.0.0' } });
+  withRestart(mid, { maxRestarts: 0, windowSeconds: 60 });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: base }, { path: mid }] } });
+  const crashed = nextEvent(sup, 'crash', 'mid');
+  await sup.call('mid', 'crashSoon');
+  await crashed;
+  assert.equal(sup.info('mid').status, 'failed');
+  writeVersioned(base, { version: '1.1.0', name: 'base' });
+  const r = await sup.reload('base');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.deepEqual(r.reloaded, ['base', 'mid']);
+  // Wired to the old worker of base, which the swap ended, this call would wait for its timeout.
+  assert.deepEqual(await sup.call('mid', 'viaDependency', 'base', 'get'), { version: '1.1.0', count: 0 });
+  assert.deepEqual(listed(sup), [['base', '1.1.0', 'serving'], ['mid', '1.0.0', 'serving']]);
+});
+
+test('a failed dependency reloaded with its dependents starts, and their new versions reach it', async (t) => {
+  const root = tempDir(t);
+  const base = writeVersioned(join(root, 'base'), { version: '1.0.0', name: 'base' });
+  withRestart(base, { maxRestarts: 0, windowSeconds: 60 });
+  const mid = writeVersioned(join(root, 'mid'), { version: '1.0.0', name: 'mid', dependsOn: { base: '^1.0.0' } });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: base }, { path: mid }] } });
+  await sup.call('mid', 'inc');
+  const crashed = nextEvent(sup, 'crash', 'base');
+  await sup.call('base', 'crashSoon');
+  await crashed;
+  assert.equal(sup.info('base').status, 'failed');
+  writeVersioned(base, { version: '1.1.0', name: 'base' });
+  withRestart(base, { maxRestarts: 0, windowSeconds: 60 });
+  const r = await sup.reload('base');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.deepEqual(await sup.call('mid', 'viaDependency', 'base', 'inc'), { version: '1.1.0', count: 1 });
+  // The dependent kept its state.
+  assert.deepEqual(await sup.call('mid', 'get'), { version: '1.0.0', count: 1 });
+});
+
+test('a plugin waiting to restart whose reload rolls back restarts with its old code afterwards', async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0', name: 'waits' });
+  // The second crash in the window waits a minute before its restart.
+  withRestart(dir, { maxRestarts: 5, windowSeconds: 60, backoffInitialMs: 60_000 });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: dir }] } });
+  const restarted = nextEvent(sup, 'restart', 'waits');
+  await sup.call('waits', 'crashSoon');
+  await restarted;
+  const crashed = nextEvent(sup, 'crash', 'waits');
+  await sup.call('waits', 'crashSoon');
+  await crashed;
+  assert.equal(sup.info('waits').status, 'restarting');
+  writeVersioned(dir, { version: '1.1.0', name: 'waits', hooks: 'setup() { throw new Error("1.1.0 cannot start"); },' });
+  const again = nextEvent(sup, 'restart', 'waits');
+  const r = await sup.reload('waits');
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.step, 'setup');
+  // Its restart is due again at once, with the code it had.
+  await again;
+  assert.deepEqual(await sup.call('waits', 'get'), { version: '1.0.0', count: 0 });
+  // A reload that succeeds starts the new version in place of the restart.
+  writeVersioned(dir, { version: '1.2.0', name: 'waits' });
+  const crashedAgain = nextEvent(sup, 'crash', 'waits');
+  await sup.call('waits', 'crashSoon');
+  await crashedAgain;
+  assert.equal(sup.info('waits').status, 'restarting');
+  const ok = await sup.reload('waits');
+  assert.equal(ok.ok, true, ok.error?.message);
+  assert.deepEqual(await sup.call('waits', 'get'), { version: '1.2.0', count: 0 });
+  assert.equal(sup.info('waits').status, 'serving');
 });

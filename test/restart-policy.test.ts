@@ -130,7 +130,7 @@ function activeMessagePorts(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
 }
 
-test('a failed plugin whose reload fails to start: its next call fails with the reason at once, never sent to the dead worker', { timeout: 20_000 }, async (t) => {
+test('a failed plugin whose reload fails to start stays failed: its next call fails at once, never sent to the dead worker', { timeout: 20_000 }, async (t) => {
   const dir = writePlugin(tempDir(t), {
     'package.json': { name: 'dies', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { restart: { maxRestarts: 0, windowSeconds: 60 }, limits: { callTimeoutMs: 10_000 } } },
     'index.js': 'export default { commands: { die: () => process.exit(3), v: () => 1 } };',
@@ -143,8 +143,10 @@ test('a failed plugin whose reload fails to start: its next call fails with the 
   const r = await sup.reload('dies');
   assert.equal(r.ok, false);
   assert.equal(r.error?.code, 'PLUGVISOR_SETUP_FAILED');
-  // Sent to the dead worker, it would fail with PLUGVISOR_CALL_TIMEOUT after callTimeoutMs instead.
-  assertError(await rejectionOf(sup.call('dies', 'v')), 'PLUGVISOR_SETUP_FAILED', 'still broken');
+  // The reload rolled back: nothing changed. Sent to the dead worker, the call would fail with
+  // PLUGVISOR_CALL_TIMEOUT after callTimeoutMs instead.
+  assert.equal(sup.info('dies').status, 'failed');
+  assertError(await rejectionOf(sup.call('dies', 'v')), 'PLUGVISOR_PLUGIN_FAILED');
   // Fixed, it starts on the next call.
   writeFileSync(join(dir, 'index.js'), 'export default { commands: { v: () => 3 } };');
   assert.equal((await sup.reload('dies')).ok, true);

@@ -26,6 +26,11 @@ export function imageTransferList(image: StateImage): ArrayBuffer[] {
   return whole ? [bytes.buffer as ArrayBuffer, ...image.buffers] : [...image.buffers];
 }
 
+/** An image of its own (moving the copy leaves this one whole). */
+export function copyImage(image: StateImage): StateImage {
+  return { bytes: new Uint8Array(image.bytes), buffers: image.buffers.map((b) => b.slice(0)) };
+}
+
 /** Moved images are detached: byteLength 0. */
 export function imageDetached(image: StateImage): boolean {
   return image.bytes.byteLength === 0 && image.buffers.every((b) => b.byteLength === 0);

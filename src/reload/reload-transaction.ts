@@ -5,7 +5,7 @@
  *   before the pause (callers are served by the old workers all along)
  *     prepare   read package.json, compile (esbuild), read the plugin config
  *     validate  engines, dependsOn ranges against the new versions, connect() kept
- *     spawn     start the new workers: import and check the plugin's shape (a serving pool: open its new pool)
+ *     spawn     start the new workers: import and check the plugin's shape (a pooled plugin: open its new pool)
  *     precopy   stateTransfer "delta": the old worker starts tracking changes and sends its whole
  *               state, which the new worker deserialises and keeps (staged); "full": the old
  *               worker reserves the buffers its snapshot will copy large typed arrays into
@@ -16,7 +16,9 @@
  *     snapshot  node:v8 serialise of each old state; delta: only what changed
  *               since the precopy; large typed arrays travel in buffers of their own
  *     activate  new workers: wire dependencies (to the new versions in the group), restore the
- *               state, migrate(old, { fromVersion }), setup()
+ *               state, migrate(old, { fromVersion }), setup(); a plugin with no running worker
+ *               that would start (failed, waiting to restart, eager) starts here, from what a
+ *               start uses (a backup, state())
  *     health    (same round trip) only { ok: true } commits
  *     transfer  client channels to the new workers: connect(ctx, port, { resumed: true })
  *     swap      the routing table points at the new workers (and pools); queued calls go to them in order
@@ -79,6 +81,13 @@ interface Slot {
    */
   prepared?: WorkerTransport;
   next?: WorkerTransport;
+  /**
+   * No running worker, but the new code starts now (failed, waiting to restart, eager): `next` is
+   * activated in the pause from what a start uses, wired to the group's new versions.
+   */
+  starts: boolean;
+  /** Where a started plugin's state came from (a backup, a failed reload's snapshot), for info(). */
+  startSource?: string;
   /** A pooled plugin's new pool, opened before the pause: committed at the swap, discarded by a rollback. */
   pool?: PreparedPool;
   detached: boolean;
@@ -115,6 +124,7 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
     worker: runtime instanceof PluginRuntime ? runtime : undefined,
     fromVersion: runtime.manifest.version,
     detached: false,
+    starts: false,
     clientPorts: [],
     tracking: false,
     precopyBytes: 0,
@@ -133,7 +143,10 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
     });
     if (ctx.backupBefore === undefined) await clock.time('precopy', () => precopy(ctx, slots));
     pausedAt = performance.now();
-    for (const slot of slots) slot.old = slot.worker?.beginReload();
+    for (const slot of slots) {
+      slot.starts = startsWithReload(slot) && slot.next !== undefined;
+      slot.old = slot.worker?.beginReload();
+    }
     await clock.time('detach', () => detach(ctx, clock, slots, order));
     await clock.time('activate', () => activate(ctx, clock, order));
     await clock.time('transfer', () => transfer(ctx, slots));
@@ -246,23 +259,33 @@ function validate(ctx: ReloadContext, slots: Slot[]): void {
 /**
  * A dependency of a new version that has no running worker (lazy, not started yet) starts now,
  * before the pause and with the code it has: wiring the new version would otherwise start it inside
- * the pause. One that is in the group then takes part in the pause like the others.
+ * the pause. One that is in the group then takes part in the pause like the others. One the
+ * reload itself starts (failed, waiting to restart) is activated in the pause, before its dependents.
  */
 async function startDependencies(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  const startedByReload = new Set(slots.filter(startsWithReload).map((s) => s.runtime.name));
   for (const slot of slots) {
-    if (slot.worker?.transport?.alive !== true) continue;
-    for (const dep of Object.keys(slot.build!.manifest.dependsOn)) await step('start', () => ctx.startDependency(dep));
+    if (slot.worker?.transport?.alive !== true && !startsWithReload(slot)) continue;
+    for (const dep of Object.keys(slot.build!.manifest.dependsOn)) {
+      if (!startedByReload.has(dep)) await step('start', () => ctx.startDependency(dep));
+    }
   }
+}
+
+function startsWithReload(slot: Slot): boolean {
+  return slot.worker?.startsWithReload(slot.build!) === true;
 }
 
 async function spawn(slots: Slot[]): Promise<void> {
   for (const slot of slots) {
     const { runtime, worker } = slot;
     if (worker === undefined) {
-      // A serving pool's new threads start here, not in the pause (undefined when not serving).
+      // A pool's new threads start here, not in the pause (undefined for a lazy pool not started yet).
       if (runtime instanceof PoolRuntime) slot.pool = await step('load', () => runtime.prepareBuild(slot.build!));
       continue;
     }
+    // A start under way ends first: its worker is then the old one, or the plugin is down.
+    await worker.startSettled();
     const next = await step('load', () => worker.spawn(slot.build!));
     slot.next = next;
     const had = runtime.shape;
@@ -373,7 +396,7 @@ function detachTimeout(ctx: ReloadContext, slot: Slot, callsInFlight: boolean): 
 async function activate(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): Promise<void> {
   const targets = activationTargets(slots);
   for (const slot of slots) {
-    if (slot.old === undefined) continue;
+    if (slot.old === undefined && !slot.starts) continue;
     const t0 = performance.now();
     const healthMs = await (slot.activation ?? activateSlot(ctx, slot, targets));
     // An activation started during detach overlaps it: only what it took after counts here.
@@ -383,7 +406,7 @@ async function activate(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): P
 
 /** The new workers of the transaction: dependencies are wired to these. */
 function activationTargets(slots: Slot[]): Map<string, WorkerTransport> {
-  return new Map(slots.filter((s) => s.old !== undefined).map((s) => [s.runtime.name, s.next!]));
+  return new Map(slots.filter((s) => s.old !== undefined || s.starts).map((s) => [s.runtime.name, s.next!]));
 }
 
 /** Resolves with the time health() took (0 without it). */
@@ -391,8 +414,12 @@ async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string,
   // Moved to the new worker: from here on the rollback cannot take the state back out of it.
   const handoff = slot.handoff;
   slot.handoff = undefined;
+  // A plugin the reload starts begins where a start would: a saved state, or state().
+  const saved = slot.starts ? await step('restore', () => slot.worker!.stateForStart()) : undefined;
+  slot.startSource = slot.starts ? saved?.source ?? 'fresh' : undefined;
+  const from = slot.starts ? { state: saved?.state, fromVersion: saved?.fromVersion } : { state: slot.snapshot, fromVersion: slot.fromVersion };
   const { health, healthMs } = await step('activate', () => slot.worker!.activate(slot.next!, {
-    state: slot.snapshot, delta: slot.delta, handoff, handoffWithinMs: busyBound(ctx, slot), fromVersion: slot.fromVersion, targets,
+    ...from, delta: slot.delta, handoff, handoffWithinMs: busyBound(ctx, slot), targets,
     // health() gates the commit even when validation is skipped: force never skips the rollback.
     dependsOn: slot.build!.manifest.dependsOn, healthWithinMs: ctx.timeoutMs,
   }));
@@ -418,13 +445,13 @@ async function transfer(ctx: ReloadContext, slots: Slot[]): Promise<void> {
 }
 
 async function swap(slots: Slot[]): Promise<void> {
-  // First what can fail. No running worker (lazy and not started, failed, restarting), or a pool
-  // that was not serving: the new code takes effect at the next start, which for an eager plugin
-  // is now, and may throw. Only then the commits, which cannot (a pool's fails only if the host
-  // stops meanwhile): a start that fails after a commit would roll back a group whose new worker
-  // or pool already serves (the rollback ends it, and the route then points at a dead worker).
+  // First what can fail. A lazy plugin or pool not started yet takes the new code for its first
+  // call, which may be waiting and start it now. Only then the commits, which cannot (a pool's
+  // fails only if the host stops meanwhile): a start that fails after a commit would roll back a
+  // group whose new worker or pool already serves (the rollback ends it, and the route then
+  // points at a dead worker).
   for (const slot of slots) {
-    if (slot.old !== undefined || slot.pool !== undefined) continue;
+    if (slot.old !== undefined || slot.pool !== undefined || slot.starts) continue;
     await slot.next?.terminate();
     slot.next = undefined;
     await step('start', () => slot.runtime.replaceBuild(slot.build!));
@@ -434,8 +461,8 @@ async function swap(slots: Slot[]): Promise<void> {
     if (pool !== undefined) {
       slot.pool = undefined;
       await step('start', () => pool.commit());
-    } else if (slot.old !== undefined) {
-      slot.worker!.commitReload(slot.next!, slot.build!);
+    } else if (slot.old !== undefined || slot.starts) {
+      slot.worker!.commitReload(slot.next!, slot.build!, slot.startSource);
     }
   }
 }

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { PlugvisorError, type ErrorCode } from '../errors.js';
 import { CallTable, type PendingCall } from '../protocol/call-table.js';
 import type { CallMessage, ControlOps, ErrMessage, OkMessage, PeerWiring, PluginShape } from '../protocol/messages.js';
-import { imageDetached, imageTransferList, type StateImage } from '../protocol/state-image.js';
+import { copyImage, imageDetached, imageTransferList, type StateImage } from '../protocol/state-image.js';
 import { fromWireError } from '../protocol/wire-error.js';
 import { materialize, type CompiledPlugin } from '../plugin/compile-plugin.js';
 import type { PluginManifest } from '../plugin/manifest.js';
@@ -117,6 +117,9 @@ export class PluginRuntime implements ManagedPlugin {
   #routeOpen = false;
   #starting: Promise<void> | undefined;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #restartAttempt = 0;
+  /** A reload took over a plugin waiting to restart: its restart is due again if the reload fails. */
+  #restartHeld = false;
   #checkingLiveness = false;
   #drainWaiters: Array<() => void> = [];
   #lastLoaded: Date | undefined;
@@ -375,12 +378,43 @@ export class PluginRuntime implements ManagedPlugin {
     return wired;
   }
 
+  /**
+   * No running worker, but a start would run the new code now: failed, waiting to restart, or eager
+   * and not running. A reload then activates its new worker in the pause like any other member of
+   * its group, wired to the group's new versions. A lazy plugin nobody has called keeps waiting.
+   */
+  startsWithReload(build: PluginBuild): boolean {
+    if (this.#transport?.alive === true) return false;
+    return this.#status === 'failed' || this.#status === 'restarting' || (this.#status === 'registered' && build.manifest.activation === 'eager');
+  }
+
+  /** Resolves once a start or restart under way has ended, however it ended. */
+  async startSettled(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
+  }
+
+  /**
+   * The state a start would begin from (startsWithReload): the snapshot a failed reload left, a
+   * backup, or none (state()). A copy of the left snapshot: the reload may still roll back.
+   */
+  async stateForStart(): Promise<SavedState | undefined> {
+    const pending = this.#pendingRestore;
+    if (pending !== undefined) return { ...pending, state: copyImage(pending.state) };
+    return this.#hooks.savedState(this);
+  }
+
   /** A reload transaction takes the plugin over: new calls queue on the host, deaths are reported to it. */
   beginReload(): WorkerTransport | undefined {
     this.#routeOpen = false;
     this.#reloading = true;
     this.#deathDuringReload = undefined;
     if (this.#status === 'serving') this.#status = 'reloading';
+    // A restart due meanwhile would start the old code beside the reload's new worker.
+    if (this.#restartTimer !== undefined) {
+      clearTimeout(this.#restartTimer);
+      this.#restartTimer = undefined;
+      this.#restartHeld = true;
+    }
     return this.#transport?.alive ? this.#transport : undefined;
   }
 
@@ -389,14 +423,25 @@ export class PluginRuntime implements ManagedPlugin {
     return this.#deathDuringReload !== undefined;
   }
 
-  /** The swap: `next` (activated and healthy) serves from now on; queued calls go to it in order. */
-  commitReload(next: WorkerTransport, build: PluginBuild): void {
+  /**
+   * The swap: `next` (activated and healthy) serves from now on; queued calls go to it in order.
+   * `stateSource` is where its state came from: the old worker ('reload'), or for a plugin the
+   * reload started (startsWithReload) what a start uses.
+   */
+  commitReload(next: WorkerTransport, build: PluginBuild, stateSource = 'reload'): void {
     this.#build = build;
-    this.#stateSource = 'reload';
+    this.#stateSource = stateSource;
     this.#adopt(next);
     this.#reloading = false;
     this.#reloadCount++;
     this.#lastLoaded = new Date();
+    if (this.#status !== 'reloading') {
+      // Started by the reload: whatever kept it down is over.
+      this.#failure = undefined;
+      this.#restartPolicy.reset();
+      this.#pendingRestore = undefined;
+      this.#restartHeld = false;
+    }
     this.#status = 'serving';
     this.resumeRoute();
   }
@@ -410,6 +455,10 @@ export class PluginRuntime implements ManagedPlugin {
     this.#incoming = undefined;
     const death = this.#deathDuringReload;
     this.#deathDuringReload = undefined;
+    if (this.#restartHeld) {
+      this.#restartHeld = false;
+      if (this.#status === 'restarting') this.#armRestart(this.#restartAttempt, 0);
+    }
     if (death === undefined) {
       if (this.#status === 'reloading') this.#status = 'serving';
       // Only to a live worker: the one a failed or restarting plugin last had is dead, and a call
@@ -539,14 +588,19 @@ export class PluginRuntime implements ManagedPlugin {
       return;
     }
     this.#status = 'restarting';
+    this.#armRestart(decision.attempt, decision.delayMs);
+  }
+
+  #armRestart(attempt: number, delayMs: number): void {
+    this.#restartAttempt = attempt;
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
       // Tracked like a first start, so that stop() waits for it instead of leaking its worker.
-      const restarting: Promise<void> = this.#restart(decision.attempt, decision.delayMs).finally(() => {
+      const restarting: Promise<void> = this.#restart(attempt, delayMs).finally(() => {
         if (this.#starting === restarting) this.#starting = undefined;
       });
       this.#starting = restarting;
-    }, decision.delayMs);
+    }, delayMs);
   }
 
   async #restart(attempt: number, delayMs: number): Promise<void> {

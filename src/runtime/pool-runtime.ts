@@ -251,14 +251,16 @@ export class PoolRuntime implements ManagedPlugin {
   /**
    * A reload's new pool, opened (threads started, the plugin imported, set up and probed) while the
    * old one serves, before the reload's pause: commit() swaps it in at once, discard() closes it
-   * (the reload rolled back). Undefined when the plugin is not serving: replaceBuild() then starts
-   * it at the swap, as a start.
+   * (the reload rolled back). The same for a failed pool, or an eager one that is not running: the
+   * reload starts them. Undefined for a lazy pool nobody has called yet: replaceBuild() then only
+   * keeps the build for its first call.
    */
   async prepareBuild(build: PluginBuild): Promise<PreparedPool | undefined> {
     assertPoolable(build.manifest);
     await this.#starting?.catch(() => undefined);
     if (this.#stopped()) throw this.#stoppedError('reload');
-    if (this.#status !== 'serving') return undefined;
+    const starts = this.#status === 'serving' || this.#status === 'failed' || (this.#status === 'registered' && build.manifest.activation === 'eager');
+    if (!starts) return undefined;
     const opened = await this.#openPool(build);
     let settled = false;
     return {

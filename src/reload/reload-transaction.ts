@@ -142,6 +142,8 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
       await spawn(slots);
     });
     if (ctx.backupBefore === undefined) await clock.time('precopy', () => precopy(ctx, slots));
+    // A restart that began meanwhile ends first: it would adopt its worker inside the pause.
+    while (slots.some((s) => s.worker?.startUnderWay === true)) await Promise.all(slots.map((s) => s.worker?.startSettled()));
     pausedAt = performance.now();
     for (const slot of slots) {
       slot.starts = startsWithReload(slot) && slot.next !== undefined;

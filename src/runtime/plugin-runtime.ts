@@ -388,6 +388,10 @@ export class PluginRuntime implements ManagedPlugin {
     return this.#status === 'failed' || this.#status === 'restarting' || (this.#status === 'registered' && build.manifest.activation === 'eager');
   }
 
+  get startUnderWay(): boolean {
+    return this.#starting !== undefined;
+  }
+
   /** Resolves once a start or restart under way has ended, however it ended. */
   async startSettled(): Promise<void> {
     await this.#starting?.catch(() => undefined);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { assertError, rejectionOf } from './expect.js';
 import { copyFixture, startSupervisor, tempDir } from './helpers.js';
+import { writeVersioned } from './reload-helpers.js';
 
 interface Hello {
   i: number;
@@ -53,3 +54,28 @@ test('a lazy plugin that cannot start fails its waiting calls with the reason an
   await sup.load('plugins/counter');
   assert.equal(await sup.call('counter', 'increment', 2), 2);
 });
+
+for (const rollsBack of [false, true]) {
+  const outcome = rollsBack ? 'a reload that rolls back starts its old version' : 'a reload starts its new version';
+  test(`a first call to a lazy plugin that arrives during the pause of ${outcome}`, async (t) => {
+    const root = tempDir(t);
+    const busy = writeVersioned(join(root, 'busy'), { version: '1.0.0', name: 'busy' });
+    const lazy = writeVersioned(join(root, 'lazy'), { version: '1.0.0', name: 'lazy', activation: 'lazy' });
+    const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: busy }, { path: lazy }] } });
+    assert.equal(sup.info('lazy').status, 'registered');
+    writeVersioned(lazy, { version: '2.0.0', name: 'lazy', activation: 'lazy' });
+    if (rollsBack) writeVersioned(busy, { version: '1.1.0', name: 'busy', hooks: 'health() { return { ok: false }; },' });
+    // A call in flight on busy holds the group's pause open (its drain) while lazy gets its first call.
+    const inFlight = sup.call('busy', 'slow', 1_500);
+    const reloaded = sup.reloadAll();
+    while (sup.info('busy').status !== 'reloading') await new Promise((resolve) => setImmediate(resolve));
+    const first = sup.call('lazy', 'get');
+    const results = await reloaded;
+    assert.deepEqual(results.map((r) => [r.plugin, r.ok]), [['busy', !rollsBack], ['lazy', !rollsBack]]);
+    assert.equal(await inFlight, '1.0.0');
+    // Started inside the pause, it would run the code it had then, whatever the outcome.
+    const version = rollsBack ? '1.0.0' : '2.0.0';
+    assert.deepEqual(await first, { version, count: 0 });
+    assert.equal(sup.info('lazy').version, version);
+  });
+}

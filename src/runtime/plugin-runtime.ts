@@ -215,8 +215,13 @@ export class PluginRuntime implements ManagedPlugin {
       call.args = args;
       if (this.#routeOpen) this.#send(call);
       else this.#queue.push(call);
-      if (status === 'registered') this.ensureStarted().catch(() => { /* the queued call is failed by the start */ });
+      // During a reload it waits for the swap, which starts the new code (or the rollback, the old).
+      if (status === 'registered' && !this.#reloading) this.#startForQueued();
     });
+  }
+
+  #startForQueued(): void {
+    this.ensureStarted().catch(() => { /* the queued calls are failed by the start */ });
   }
 
   /** Hold new calls on the host, in order (the reload pause). */
@@ -468,6 +473,7 @@ export class PluginRuntime implements ManagedPlugin {
       // Only to a live worker: the one a failed or restarting plugin last had is dead, and a call
       // sent to it would wait for its timeout; queued, a call starts the plugin (or fails with why not).
       if (this.#transport?.alive === true) this.resumeRoute();
+      else if (this.#status === 'registered' && this.#queue.length > 0) this.#startForQueued();
       return;
     }
     // A snapshot already handed to the new worker is detached (empty) and cannot serve.

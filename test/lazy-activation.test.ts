@@ -3,6 +3,7 @@
  * it, once, however many arrive together.
  */
 import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -70,6 +71,7 @@ for (const rollsBack of [false, true]) {
     const reloaded = sup.reloadAll();
     while (sup.info('busy').status !== 'reloading') await new Promise((resolve) => setImmediate(resolve));
     const first = sup.call('lazy', 'get');
+    const channel = sup.connect('lazy');
     const results = await reloaded;
     assert.deepEqual(results.map((r) => [r.plugin, r.ok]), [['busy', !rollsBack], ['lazy', !rollsBack]]);
     assert.equal(await inFlight, '1.0.0');
@@ -77,5 +79,10 @@ for (const rollsBack of [false, true]) {
     const version = rollsBack ? '1.0.0' : '2.0.0';
     assert.deepEqual(await first, { version, count: 0 });
     assert.equal(sup.info('lazy').version, version);
+    const port = await channel;
+    t.after(() => port.close());
+    port.postMessage('hi');
+    const [echo] = await once(port, 'message');
+    assert.deepEqual(echo, { version, m: 'hi' });
   });
 }

@@ -127,6 +127,8 @@ export class PluginRuntime implements ManagedPlugin {
   #failure: Error | undefined;
   /** Set while a reload transaction owns the plugin: a death then is the transaction's to handle. */
   #reloading = false;
+  /** Starts asked for while a reload owns the plugin: they run once it has ended (see ensureStarted). */
+  #afterReload: Array<() => void> = [];
   #deathDuringReload: WorkerDeath | undefined;
   /** The state the next restart starts from, when a reload left one behind. */
   #pendingRestore: SavedState | undefined;
@@ -191,6 +193,8 @@ export class PluginRuntime implements ManagedPlugin {
   /** Start the worker now (eager activation), or on the first call (lazy). Concurrent callers share one start. */
   ensureStarted(): Promise<void> {
     if (this.#status === 'serving' || this.#status === 'reloading') return Promise.resolve();
+    // A start now would run the code the plugin has until the swap: wait for the reload's outcome.
+    if (this.#reloading) return new Promise<void>((resolve) => this.#afterReload.push(resolve)).then(() => this.ensureStarted());
     if (this.#status === 'failed') return Promise.reject(this.#failedError());
     if (this.#status === 'stopping' || this.#status === 'stopped') return Promise.reject(this.#stoppedError('start'));
     if (this.#starting === undefined) {
@@ -215,13 +219,14 @@ export class PluginRuntime implements ManagedPlugin {
       call.args = args;
       if (this.#routeOpen) this.#send(call);
       else this.#queue.push(call);
-      // During a reload it waits for the swap, which starts the new code (or the rollback, the old).
-      if (status === 'registered' && !this.#reloading) this.#startForQueued();
+      if (status === 'registered') this.ensureStarted().catch(() => { /* the queued call is failed by the start */ });
     });
   }
 
-  #startForQueued(): void {
-    this.ensureStarted().catch(() => { /* the queued calls are failed by the start */ });
+  /** The reload transaction has let go of the plugin: starts asked for meanwhile go ahead. */
+  #endReload(): void {
+    this.#reloading = false;
+    for (const resume of this.#afterReload.splice(0)) resume();
   }
 
   /** Hold new calls on the host, in order (the reload pause). */
@@ -441,7 +446,7 @@ export class PluginRuntime implements ManagedPlugin {
     this.#build = build;
     this.#stateSource = stateSource;
     this.#adopt(next);
-    this.#reloading = false;
+    this.#endReload();
     this.#reloadCount++;
     this.#lastLoaded = new Date();
     if (this.#status !== 'reloading') {
@@ -460,7 +465,7 @@ export class PluginRuntime implements ManagedPlugin {
    * restarted as after any crash, from the reload's snapshot when one was taken.
    */
   abortReload(snapshot: StateImage | undefined): void {
-    this.#reloading = false;
+    this.#endReload();
     this.#incoming = undefined;
     const death = this.#deathDuringReload;
     this.#deathDuringReload = undefined;
@@ -473,7 +478,6 @@ export class PluginRuntime implements ManagedPlugin {
       // Only to a live worker: the one a failed or restarting plugin last had is dead, and a call
       // sent to it would wait for its timeout; queued, a call starts the plugin (or fails with why not).
       if (this.#transport?.alive === true) this.resumeRoute();
-      else if (this.#status === 'registered' && this.#queue.length > 0) this.#startForQueued();
       return;
     }
     // A snapshot already handed to the new worker is detached (empty) and cannot serve.
@@ -488,7 +492,7 @@ export class PluginRuntime implements ManagedPlugin {
    */
   async replaceBuild(build: PluginBuild): Promise<void> {
     this.#build = build;
-    this.#reloading = false;
+    this.#endReload();
     this.#reloadCount++;
     if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;

@@ -363,7 +363,10 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     };
   }
 
-  /** Drain calls in flight, dispose every plugin (dependents first), end every worker. Safe to call twice. */
+  /**
+   * After the load, reload or unload in progress (and those already queued), drain calls in flight,
+   * dispose every plugin (dependents first), end every worker. Safe to call twice.
+   */
   stop(): Promise<void> {
     this.#stopping ??= this.#stopAll();
     return this.#stopping;
@@ -455,13 +458,17 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     // No spare starts for the restarts and reloads that stopping may still run into.
     const closingSpares = this.#spares.close();
     await this.#watch.close();
-    const order = this.#loadOrder().reverse();
-    for (const name of order) {
-      const runtime = this.#plugins.get(name);
-      if (runtime === undefined) continue;
-      await runtime.stop(this.#timeoutMs()).catch((err: Error) => this.log.error({ plugin: name, err }, 'stopping plugin failed'));
-    }
-    this.#plugins.clear();
+    // After the load, reload or unload in progress (and those queued before the stop): a plugin one
+    // of them loads or swaps in meanwhile would otherwise keep its worker past the stop.
+    await this.#changes.run(async () => {
+      const order = this.#loadOrder().reverse();
+      for (const name of order) {
+        const runtime = this.#plugins.get(name);
+        if (runtime === undefined) continue;
+        await runtime.stop(this.#timeoutMs()).catch((err: Error) => this.log.error({ plugin: name, err }, 'stopping plugin failed'));
+      }
+      this.#plugins.clear();
+    });
     await closingSpares;
     this.#state = 'stopped';
     this.log.info('plugvisor stopped');

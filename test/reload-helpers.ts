@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BroadcastChannel } from 'node:worker_threads';
 import type { TestContext } from 'node:test';
 import type { Supervisor } from 'plugvisor';
 import { writePlugin } from './helpers.js';
@@ -90,3 +91,41 @@ export async function connectEcho(t: TestContext, sup: Supervisor, plugin: strin
     port.postMessage(m);
   });
 }
+
+export interface SetupGate {
+  /** Module top-level source and definePlugin members for the new version (writeVersioned's prelude and hooks). */
+  prelude: string;
+  hooks: string;
+  /** Resolves when the new version's setup() runs: the reload is in its pause. */
+  reached: Promise<void>;
+  /** Let setup() finish. */
+  release(): void;
+}
+
+/** A new version whose setup() (inside the reload's pause) tells the test it runs, then waits for release(). */
+export function setupGate(t: TestContext): SetupGate {
+  const name = `plugvisor-setup-gate-${process.pid}-${++gates}`;
+  const bc = new BroadcastChannel(name);
+  t.after(() => bc.close());
+  const reached = new Promise<void>((resolve) => {
+    bc.onmessage = (e) => {
+      if ((e as MessageEvent).data === 'in setup') resolve();
+    };
+  });
+  return {
+    prelude: `import { BroadcastChannel } from 'node:worker_threads';`,
+    hooks: `async setup() {
+      const bc = new BroadcastChannel(${JSON.stringify(name)});
+      const go = new Promise((resolve) => { bc.onmessage = (e) => { if (e.data === 'go') resolve(); }; });
+      bc.postMessage('in setup');
+      await go;
+      bc.close();
+    },`,
+    reached,
+    release: () => {
+      bc.postMessage('go');
+      bc.close();
+    },
+  };
+}
+let gates = 0;

@@ -156,18 +156,24 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   /**
    * A long-lived channel to the plugin's connect() hook. It survives reloads: messages posted
    * during a swap wait in the port and reach the new version in order. It ends with the worker
-   * when the plugin crashes (the port emits 'close').
+   * when the plugin crashes (the port emits 'close'). Asked during a load, reload or unload, it
+   * opens once that is over.
    */
   async connect(name: string): Promise<MessagePort> {
     this.#assertUsable();
-    const runtime = this.#require(name);
-    await runtime.ensureStarted();
-    if (runtime.transport === undefined || runtime.shape?.hasConnect !== true) {
-      throw new PlugvisorError('PLUGVISOR_COMMAND_NOT_FOUND', `plugin "${name}" has no connect() hook`, { plugin: name });
-    }
-    const { port1, port2 } = new MessageChannel();
-    await runtime.transport.control('connect', { port: port2, resumed: false }, this.#timeoutMs(), [port2]);
-    return port1;
+    this.#require(name);
+    // Not while a reload runs: an old worker that has already handed its channels over (the pause)
+    // would take this one and end with it.
+    return this.#changes.run(async () => {
+      const runtime = this.#require(name);
+      await runtime.ensureStarted();
+      if (runtime.transport === undefined || runtime.shape?.hasConnect !== true) {
+        throw new PlugvisorError('PLUGVISOR_COMMAND_NOT_FOUND', `plugin "${name}" has no connect() hook`, { plugin: name });
+      }
+      const { port1, port2 } = new MessageChannel();
+      await runtime.transport.control('connect', { port: port2, resumed: false }, this.#timeoutMs(), [port2]);
+      return port1;
+    });
   }
 
   async #runReload(group: ManagedPlugin[], options: ReloadOptions): Promise<ReloadResult[]> {

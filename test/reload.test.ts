@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { nextEvent, startSupervisor, tempDir, writePlugin } from './helpers.js';
-import { connectEcho, writeVersioned } from './reload-helpers.js';
+import { connectEcho, setupGate, writeVersioned } from './reload-helpers.js';
 
 type Answer = { version: string; count: number };
 
@@ -138,6 +138,30 @@ test('a client channel from connect() survives reloads, messages sent during the
   assert.equal(received.at(-1)!.version, '2.0.0');
   const firstNew = received.findIndex((r) => r.version === '2.0.0');
   assert.ok(received.slice(firstNew).every((r) => r.version === '2.0.0'), 'never the old version after the new one');
+});
+
+test('a client channel opened while a reload is in its pause reaches the new version and keeps working', async (t) => {
+  const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  const gate = setupGate(t);
+  writeVersioned(dir, { version: '2.0.0', prelude: gate.prelude, hooks: gate.hooks });
+  const reload = sup.reload('versioned');
+  await gate.reached;
+  const connecting = sup.connect('versioned');
+  gate.release();
+  const port = await connecting;
+  t.after(() => port.close());
+  const closed = new Promise<'closed'>((resolve) => port.once('close', () => resolve('closed')));
+  assert.equal((await reload).ok, true);
+  const echo = (m: number): Promise<unknown> => Promise.race([closed, new Promise((resolve) => {
+    port.once('message', resolve);
+    port.postMessage(m);
+  })]);
+  assert.deepEqual(await echo(1), { version: '2.0.0', m: 1 });
+  writeVersioned(dir, { version: '3.0.0' });
+  assert.equal((await sup.reload('versioned')).ok, true);
+  assert.deepEqual(await echo(2), { version: '3.0.0', m: 2 });
 });
 
 const failures: Array<{ what: string; step: string; code: string; message?: RegExp; write(dir: string): void; config?: Record<string, unknown> }> = [

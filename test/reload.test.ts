@@ -174,6 +174,7 @@ const failures: Array<{ what: string; step: string; code: string; message?: RegE
   { what: 'a failing health', step: 'health', code: 'PLUGVISOR_HEALTH_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `health() { return { ok: false, why: 'not today' }; },` }) },
   { what: 'a throwing health', step: 'health', code: 'PLUGVISOR_HEALTH_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `health() { throw new Error('health blew up'); },` }) },
   { what: 'a failing migrate', step: 'migrate', code: 'PLUGVISOR_MIGRATE_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `migrate() { throw new Error('cannot migrate'); },` }) },
+  { what: 'a migrate that returns nothing', step: 'migrate', code: 'PLUGVISOR_MIGRATE_FAILED', message: /returned undefined/, write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `migrate(old) { old.count += 100; },` }) },
   { what: 'a new worker that exits while starting', step: 'activate', code: 'PLUGVISOR_PLUGIN_CRASHED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `setup() { process.exit(3); },` }) },
   { what: 'a new worker that exits at import', step: 'load', code: 'PLUGVISOR_PLUGIN_LOAD_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', prelude: 'process.exit(4);' }) },
   { what: 'a broken package.json', step: 'manifest', code: 'PLUGVISOR_MANIFEST_INVALID', write: (d) => writeFileSync(join(d, 'package.json'), '{ "name": "versioned", ') },

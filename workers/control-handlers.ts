@@ -137,7 +137,13 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
         const old = await atStep('restore', () => (delta !== undefined ? applyDelta(staged, delta) : decodeState(state!)));
         staged = undefined;
         ctx.state = def.migrate === undefined ? old
-          : await atStep('migrate', () => def.migrate!(old, { fromVersion: fromVersion ?? 'unknown' }));
+          : await atStep('migrate', async () => {
+            const migrated = await def.migrate!(old, { fromVersion: fromVersion ?? 'unknown' });
+            // A migrate() that changes the old state in place and forgets to return it would start
+            // the new version with no state at all.
+            if (migrated === undefined) throw new Error('migrate() returned undefined: return the state the new version starts from (the old one, changed or not)');
+            return migrated;
+          });
       } else {
         ctx.state = def.state === undefined ? {} : await atStep('state', () => def.state!());
       }

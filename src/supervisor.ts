@@ -57,6 +57,12 @@ export type PluginProxy<T extends object = Commands> = {
   [K in keyof T]-?: NonNullable<T[K]> extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
 
+/**
+ * Members that awaiting, JSON.stringify or a conversion to a primitive look up on their own: as
+ * commands, each such lookup would send a call (and leave its rejection unhandled).
+ */
+const IMPLICIT_MEMBERS = new Set(['then', 'toJSON', 'toString', 'valueOf']);
+
 /** How often loads and reloads may look for old compiled versions to remove. */
 const PRUNE_INTERVAL_MS = 60_000;
 
@@ -302,11 +308,16 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     }
   }
 
-  /** A proxy whose methods call the plugin's commands; it resolves the plugin by name on every call, so it stays valid across reloads. */
+  /**
+   * A proxy whose methods call the plugin's commands; it resolves the plugin by name on every call, so
+   * it stays valid across reloads. The names the language calls by itself (`then` when awaited,
+   * `toJSON` by JSON.stringify, `toString` and `valueOf` in a conversion) are not commands here: a
+   * command of that name is called with call().
+   */
   plugin<T extends object = Commands>(name: string): PluginProxy<T> {
     return new Proxy({} as PluginProxy<T>, {
       get: (_target, prop) => {
-        if (typeof prop !== 'string' || prop === 'then') return undefined;
+        if (typeof prop !== 'string' || IMPLICIT_MEMBERS.has(prop)) return undefined;
         return (...args: unknown[]) => this.call(name, prop, ...args);
       },
     });

@@ -19,6 +19,18 @@ test('a stateful plugin keeps its state between calls, through call() and plugin
   assert.equal(await counter.increment(), 6);
 });
 
+test('a plugin() proxy that is serialised, printed or converted to a string calls no command (nor leaves a rejection unhandled)', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  const counter = sup.plugin<CounterCommands>('counter');
+  const called: string[] = [];
+  sup.observeCalls((_plugin, command) => called.push(command));
+  assert.equal(JSON.stringify({ counter }), '{"counter":{}}');
+  assert.throws(() => `${counter as object}`, TypeError);
+  assert.equal(await counter.get(), 0);
+  assert.deepEqual(called, ['get']);
+});
+
 test('pipelined calls are answered in issue order', async (t) => {
   const sup = await startSupervisor(t);
   await sup.load('plugins/counter');

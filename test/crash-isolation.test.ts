@@ -274,3 +274,40 @@ export default { commands: { echo: (ctx, v) => v } };`,
   assert.equal((await sup.reload('early', { force: true })).ok, true);
   assert.equal(await sup.call('early', 'echo', 'reloaded'), 'reloaded');
 });
+
+test('odd results (a thenable that calls back twice or throws, a revoked proxy) fail only their call; the worker lives and reloads', async (t) => {
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'odd-results', version: '1.0.0', type: 'module', main: 'index.js' },
+    'index.js': `
+      const revoked = Proxy.revocable({}, {});
+      revoked.revoke();
+      export default {
+        state: () => ({ calls: 0 }),
+        commands: {
+          twice: (ctx) => ({ then(resolve, reject) { ctx.state.calls++; resolve(1); resolve(2); reject(new Error('late')); } }),
+          thenThrows: () => ({ then() { throw new Error('then threw'); } }),
+          thenGetter: () => ({ get then() { throw new Error('then getter threw'); } }),
+          revoked: () => revoked.proxy,
+          calls: (ctx) => ctx.state.calls,
+        },
+      };
+    `,
+  });
+  // A reload that cannot detach fails within this bound instead of the default 30 s.
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', reload: { timeout: 5 } } });
+  await sup.load(dir);
+  const crashes = recordCrashes(sup);
+
+  assert.equal(await sup.call('odd-results', 'twice'), 1);
+  assertError(await rejectionOf(sup.call('odd-results', 'thenThrows')), 'PLUGVISOR_COMMAND_FAILED', 'then threw');
+  assertError(await rejectionOf(sup.call('odd-results', 'thenGetter')), 'PLUGVISOR_RESULT_NOT_CLONEABLE', 'then getter threw');
+  assertError(await rejectionOf(sup.call('odd-results', 'revoked')), 'PLUGVISOR_RESULT_NOT_CLONEABLE', 'revoked');
+  assert.equal(await sup.call('odd-results', 'calls'), 1);
+  assert.deepEqual(crashes, []);
+  assert.equal(sup.info('odd-results').generation, 1);
+
+  // The thenable settled its call once: no command counts as running, so the worker detaches.
+  const result = await sup.reload('odd-results');
+  assert.equal(result.ok, true, result.error?.message);
+  assert.equal(await sup.call('odd-results', 'calls'), 1);
+});

@@ -34,11 +34,14 @@ export class RpcServer {
         port.postMessage({ t: 'err', id: reply.id, g: reply.g, e } satisfies ErrMessage);
         return;
       }
-      const e = new Error(`plugin "${this.#ctx.name}": the result of the call could not be cloned: ${why}`);
-      (e as Error & { code: string }).code = 'PLUGVISOR_RESULT_NOT_CLONEABLE';
-      port.postMessage({ t: 'err', id: reply.id, g: reply.g, e: toWireError(e) } satisfies ErrMessage);
+      port.postMessage({ t: 'err', id: reply.id, g: reply.g, e: toWireError(this.#notCloneable(why)) } satisfies ErrMessage);
     });
     return outbox;
+  }
+
+  #notCloneable(why: string): Error {
+    const e = new Error(`plugin "${this.#ctx.name}": the result of the call could not be cloned: ${why}`);
+    return Object.assign(e, { code: 'PLUGVISOR_RESULT_NOT_CLONEABLE' });
   }
 
   /** Resolves once no asynchronous command is running (a reload detaches the worker only then). */
@@ -72,9 +75,20 @@ export class RpcServer {
       outbox.push({ t: 'err', id: call.id, g, e: toWireError(err) });
       return;
     }
-    if (isThenable(result)) {
+    let thenable: boolean;
+    try {
+      thenable = isThenable(result);
+    } catch (err) {
+      // A revoked proxy, or a `then` getter that throws: the result cannot be read, let alone cloned.
+      outbox.push({ t: 'err', id: call.id, g, e: toWireError(this.#notCloneable((err as Error).message)) });
+      return;
+    }
+    if (thenable) {
       this.#pendingAsync++;
-      result.then(
+      // Adopted as `await` would: a foreign thenable's then() that throws rejects instead of killing
+      // the worker, and one that calls back twice settles once (a second #settled would leave
+      // idle() waiting forever, and every later reload would time out at detach).
+      Promise.resolve(result).then(
         (v) => this.#settled(outbox, { t: 'ok', id: call.id, g, v }),
         (err) => this.#settled(outbox, { t: 'err', id: call.id, g, e: toWireError(err) }),
       );

@@ -311,3 +311,24 @@ test('odd results (a thenable that calls back twice or throws, a revoked proxy) 
   assert.equal(result.ok, true, result.error?.message);
   assert.equal(await sup.call('odd-results', 'calls'), 1);
 });
+
+test('a health() report that cannot be cloned is reported unhealthy; the worker keeps serving with its state', async (t) => {
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'odd-health', version: '1.0.0', type: 'module', main: 'index.js' },
+    'index.js': `export default {
+      state: () => ({ n: 0 }),
+      health: () => ({ ok: true, db: { query: () => 1 } }),
+      commands: { inc: (ctx) => ++ctx.state.n },
+    };`,
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  const crashes = recordCrashes(sup);
+  assert.equal(await sup.call('odd-health', 'inc'), 1);
+  const report = await sup.health('odd-health');
+  assert.equal(report?.ok, false);
+  assert.match(String(report?.['reason']), /cannot be cloned/);
+  assert.equal(await sup.call('odd-health', 'inc'), 2);
+  assert.deepEqual(crashes, []);
+  assert.equal(sup.info('odd-health').generation, 1);
+});

@@ -117,6 +117,12 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
     if (report === null || typeof report !== 'object' || typeof report.ok !== 'boolean') {
       return { ok: false, reason: 'health() must return an object with a boolean "ok"' };
     }
+    // The report goes to the host in a response: one it cannot clone would kill this worker there.
+    try {
+      structuredClone(report);
+    } catch (err) {
+      return { ok: false, reason: `health() returned a report that cannot be cloned: ${(err as Error).message}` };
+    }
     return report;
   };
   /** What detach hands over with the channels. */

@@ -256,3 +256,20 @@ test('a config file that does not exist: PLUGVISOR_CONFIG_NOT_FOUND naming it', 
   const root = tempDir(t);
   assertError(thrownBy(() => new Supervisor({ root, config: 'config/missing.yaml' })), 'PLUGVISOR_CONFIG_NOT_FOUND', join(root, 'config', 'missing.yaml'));
 });
+
+test('durations longer than a timer can hold are refused; the longest allowed ones work', async (t) => {
+  // Node's timers hold 2^31-1 ms: longer delays fired after 1 ms, so a "never" timeout failed at once.
+  for (const config of [{ reload: { timeout: Infinity } }, { reload: { timeout: 3_000_000 } }, { reload: { checkpoint_interval: 1e9 } }, { safety: { cooldown_period: 1e10 } }]) {
+    const key = Object.keys(Object.values(config)[0]!)[0]!;
+    assertError(thrownBy(() => new Supervisor({ config: { log_level: 'silent', ...config } })), 'PLUGVISOR_CONFIG_INVALID', key, '2147483');
+  }
+  const tooLong = pluginWith(tempDir(t), { plugvisor: { limits: { callTimeoutMs: 2 ** 31 } } });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', reload: { timeout: 2_147_483 } } });
+  assertError(await rejectionOf(sup.load(tooLong)), 'PLUGVISOR_MANIFEST_INVALID', 'plugvisor.limits.callTimeoutMs');
+  await sup.load('plugins/counter');
+  assert.equal(await sup.call('counter', 'increment', 2), 2);
+  // A reload's activate waits for start, health and hand-off together: their sum is past a timer's reach.
+  const r = await sup.reload('counter');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.equal(await sup.call('counter', 'increment', 1), 3);
+});

@@ -2,6 +2,11 @@
  * The JSON Schema of config/hot-loading.yaml (contract section 6). Every object closes its keys:
  * an unknown key is an error naming its path, never silently ignored. Durations are in seconds.
  */
+import { MAX_TIMER_MS } from '../timer-delay.js';
+
+/** The longest duration in seconds a timer can wait (24.8 days): a longer one would fire at once. */
+const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
 export const hotLoadingSchema = {
   type: 'object',
   additionalProperties: false,
@@ -40,8 +45,8 @@ export const hotLoadingSchema = {
         automatic: { type: 'boolean', default: true },
         validation: { type: 'boolean', default: true },
         backup_state: { type: 'boolean', default: false },
-        checkpoint_interval: { type: 'number', minimum: 0, default: 30 },
-        timeout: { type: 'number', exclusiveMinimum: 0, default: 30 },
+        checkpoint_interval: { type: 'number', minimum: 0, maximum: MAX_SECONDS, default: 30 },
+        timeout: { type: 'number', exclusiveMinimum: 0, maximum: MAX_SECONDS, default: 30 },
         spare_worker: { type: 'boolean', default: true },
       },
     },
@@ -70,7 +75,7 @@ export const hotLoadingSchema = {
           errorMessage: 'cannot be false: a failed reload always rolls back to the old version, which is still serving',
         },
         max_reload_attempts: { type: 'integer', minimum: 1, default: 3 },
-        cooldown_period: { type: 'number', minimum: 0, default: 0.3 },
+        cooldown_period: { type: 'number', minimum: 0, maximum: MAX_SECONDS, default: 0.3 },
       },
     },
   },

@@ -1,4 +1,6 @@
 /** The JSON Schema of a plugin's package.json, the `plugvisor` section closed to unknown keys. */
+import { MAX_TIMER_MS } from '../timer-delay.js';
+
 export const manifestSchema = {
   type: 'object',
   required: ['name', 'version'],
@@ -23,8 +25,8 @@ export const manifestSchema = {
           additionalProperties: false,
           default: {},
           properties: {
-            callTimeoutMs: { type: 'integer', minimum: 1, default: 30000 },
-            pingTimeoutMs: { type: 'integer', minimum: 1, default: 1000 },
+            callTimeoutMs: { type: 'integer', minimum: 1, maximum: MAX_TIMER_MS, default: 30000 },
+            pingTimeoutMs: { type: 'integer', minimum: 1, maximum: MAX_TIMER_MS, default: 1000 },
             maxOldGenerationSizeMb: { type: 'number', exclusiveMinimum: 0 },
             maxYoungGenerationSizeMb: { type: 'number', exclusiveMinimum: 0 },
             stackSizeMb: { type: 'number', exclusiveMinimum: 0 },
@@ -37,8 +39,8 @@ export const manifestSchema = {
           properties: {
             maxRestarts: { type: 'integer', minimum: 0, default: 10 },
             windowSeconds: { type: 'number', exclusiveMinimum: 0, default: 60 },
-            backoffInitialMs: { type: 'integer', minimum: 0, default: 100 },
-            backoffMaxMs: { type: 'integer', minimum: 0, default: 10000 },
+            backoffInitialMs: { type: 'integer', minimum: 0, maximum: MAX_TIMER_MS, default: 100 },
+            backoffMaxMs: { type: 'integer', minimum: 0, maximum: MAX_TIMER_MS, default: 10000 },
           },
         },
         pool: {

@@ -6,6 +6,8 @@
  * (the first in the Map's insertion order) expires first. Arming a timer per call would cost more
  * than the call itself at 200k calls/s.
  */
+import { timerDelay } from '../timer-delay.js';
+
 export interface PendingCall<T = unknown> {
   readonly id: number;
   readonly command: string;
@@ -79,7 +81,8 @@ export class CallTable<T = unknown> {
   #arm(at: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - performance.now()) + 1);
+    // A deadline beyond a timer's reach re-arms when the clamped timer fires.
+    this.#timer = setTimeout(() => this.#expire(), timerDelay(Math.max(0, at - performance.now()) + 1));
     this.#timer.unref?.();
   }
 

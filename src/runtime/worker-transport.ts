@@ -11,6 +11,7 @@ import { Outbox } from '../protocol/outbox.js';
 import { fromWireError } from '../protocol/wire-error.js';
 import { crashedError, type WorkerDeath } from './crash.js';
 import { PLUGIN_WORKER_URL } from './worker-url.js';
+import { timerDelay } from '../timer-delay.js';
 
 export interface WorkerTransportOptions {
   workerData: PluginWorkerData;
@@ -114,7 +115,7 @@ export class WorkerTransport {
       const timer = setTimeout(() => {
         this.#control.delete(id);
         reject(new PlugvisorError('PLUGVISOR_CALL_TIMEOUT', `plugin "${this.plugin}": ${op} did not answer within ${timeoutMs} ms`, { plugin: this.plugin, op }));
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
       this.#control.set(id, { op, resolve: resolve as (v: unknown) => void, reject, timer });
       // Management requests overtake nothing: flush the calls posted before them first.
       this.#outbox.flush();
@@ -162,7 +163,7 @@ export class WorkerTransport {
         reject(err);
       };
       const timer = setTimeout(() => fail(new PlugvisorError('PLUGVISOR_PLUGIN_LOAD_FAILED',
-        `plugin "${this.plugin}": its worker did not load within ${startTimeoutMs} ms`, { plugin: this.plugin })), startTimeoutMs);
+        `plugin "${this.plugin}": its worker did not load within ${startTimeoutMs} ms`, { plugin: this.plugin })), timerDelay(startTimeoutMs));
       const onEarlyError = (err: Error): void => {
         this.#lastError = err;
       };

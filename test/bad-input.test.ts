@@ -273,3 +273,23 @@ test('durations longer than a timer can hold are refused; the longest allowed on
   assert.equal(r.ok, true, r.error?.message);
   assert.equal(await sup.call('counter', 'increment', 1), 3);
 });
+
+test('a hot_loading.plugins entry with a wrong key, type or range: PLUGVISOR_CONFIG_INVALID naming the file and the key path', (t) => {
+  const root = tempDir(t);
+  mkdirSync(join(root, 'config'));
+  const file = join(root, 'config', 'hot-loading.yaml');
+  const entries: Array<[string, string]> = [
+    ['- path: plugins/counter\n      verison: 1', 'hot_loading.plugins[0].verison'],
+    ['- path: 5', 'hot_loading.plugins[0].path'],
+    ['- fromPackage: some-plugin\n      version: "not a range!!"', 'hot_loading.plugins[0].version'],
+    ['- path: plugins/counter\n      fromPackage: some-plugin', 'hot_loading.plugins[0] has both'],
+    ['- path: plugins/counter\n      version: ^1.0.0', 'hot_loading.plugins[0].version'],
+    ['- {}', 'hot_loading.plugins[0] needs'],
+  ];
+  for (const [entry, keyPath] of entries) {
+    writeFileSync(file, `hot_loading:\n  plugins:\n    ${entry}\n`);
+    assertError(thrownBy(() => new Supervisor({ root, config: 'config/hot-loading.yaml' })), 'PLUGVISOR_CONFIG_INVALID', file, keyPath);
+  }
+  writeFileSync(file, 'hot_loading:\n  plugins:\n    - path: plugins/counter\n    - fromPackage: some-plugin\n      version: ^1.0.0\n');
+  assert.deepEqual(new Supervisor({ root, config: 'config/hot-loading.yaml' }).config.plugins, [{ path: 'plugins/counter' }, { fromPackage: 'some-plugin', version: '^1.0.0' }]);
+});

@@ -17,14 +17,13 @@ export const hotLoadingSchema = {
     plugins: {
       type: 'array',
       default: [],
+      // One closed object rather than a oneOf of the two forms: a oneOf's error ("must match exactly
+      // one of the allowed forms") could not name the key at fault. Which keys go together, and the
+      // version range, are checked after the schema (pluginEntryErrors in resolve-config.ts).
       items: {
-        oneOf: [
-          { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', minLength: 1 } } },
-          {
-            type: 'object', additionalProperties: false, required: ['fromPackage'],
-            properties: { fromPackage: { type: 'string', minLength: 1 }, version: { type: 'string', minLength: 1 } },
-          },
-        ],
+        type: 'object',
+        additionalProperties: false,
+        properties: { path: { type: 'string', minLength: 1 }, fromPackage: { type: 'string', minLength: 1 }, version: { type: 'string', minLength: 1 } },
       },
     },
     watch: {

@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { PlugvisorError } from '../errors.js';
 import { configFileSchema, type PluginSource, type ResolvedConfig } from './config-schema.js';
@@ -52,6 +53,8 @@ export function resolveConfigObject(root: string, raw: unknown, file: string | u
     throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `${where}: ${describeSchemaErrors(validateConfigFile.errors)}`, { file });
   }
   const h = wrapped.hot_loading;
+  const entryErrors = pluginEntryErrors(h.plugins as Array<Partial<Record<'path' | 'fromPackage' | 'version', string>>>);
+  if (entryErrors.length > 0) throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `${where}: ${entryErrors.join('; ')}`, { file });
   // Development mode means debug logs, unless a log level was asked for explicitly.
   const explicitLevel = typeof (raw as { hot_loading?: unknown }).hot_loading === 'object'
     ? 'log_level' in ((raw as { hot_loading: object }).hot_loading ?? {})
@@ -86,6 +89,20 @@ export function resolveConfigObject(root: string, raw: unknown, file: string | u
     },
   };
   return deepFreeze(config);
+}
+
+/** Each hot_loading.plugins entry is `{ path }` or `{ fromPackage, version? }` with a semver range. */
+function pluginEntryErrors(entries: Array<Partial<Record<'path' | 'fromPackage' | 'version', string>>>): string[] {
+  const errors: string[] = [];
+  entries.forEach((entry, i) => {
+    const at = `hot_loading.plugins[${i}]`;
+    if (entry.path !== undefined && entry.fromPackage !== undefined) errors.push(`${at} has both "path" and "fromPackage": give one`);
+    else if (entry.path === undefined && entry.fromPackage === undefined) errors.push(`${at} needs "path" (a plugin folder) or "fromPackage" (an installed package)`);
+    if (entry.version === undefined) return;
+    if (entry.fromPackage === undefined) errors.push(`${at}.version goes with "fromPackage" only`);
+    else if (semver.validRange(entry.version) === null) errors.push(`${at}.version ${JSON.stringify(entry.version)} is not a semver range`);
+  });
+  return errors;
 }
 
 function deepFreeze<T>(value: T): T {

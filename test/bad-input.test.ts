@@ -293,3 +293,14 @@ test('a hot_loading.plugins entry with a wrong key, type or range: PLUGVISOR_CON
   writeFileSync(file, 'hot_loading:\n  plugins:\n    - path: plugins/counter\n    - fromPackage: some-plugin\n      version: ^1.0.0\n');
   assert.deepEqual(new Supervisor({ root, config: 'config/hot-loading.yaml' }).config.plugins, [{ path: 'plugins/counter' }, { fromPackage: 'some-plugin', version: '^1.0.0' }]);
 });
+
+test('a config object holding a function, a symbol or a class instance: PLUGVISOR_CONFIG_INVALID naming the key path', () => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ plugins: [{ path: () => 'plugins/counter' }] }, 'plugins[0].path'],
+    [{ watch: { enabled: Symbol('yes') } }, 'watch.enabled'],
+    [{ reload: new Map([['timeout', 5]]) }, 'reload'],
+  ];
+  for (const [config, keyPath] of cases) {
+    assertError(thrownBy(() => new Supervisor({ config })), 'PLUGVISOR_CONFIG_INVALID', keyPath);
+  }
+});

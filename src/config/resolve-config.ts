@@ -48,7 +48,8 @@ export function resolveConfigObject(root: string, raw: unknown, file: string | u
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `${where}: the configuration must be a mapping with a "hot_loading" key`, { file });
   }
-  const wrapped = structuredClone(file === undefined && !('hot_loading' in raw) ? { hot_loading: raw } : raw) as { hot_loading: Record<string, any> };
+  const body = file === undefined && !('hot_loading' in raw) ? { hot_loading: raw } : raw;
+  const wrapped = plainCopy(body, '', where, file) as { hot_loading: Record<string, any> };
   if (!validateConfigFile(wrapped)) {
     throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `${where}: ${describeSchemaErrors(validateConfigFile.errors)}`, { file });
   }
@@ -89,6 +90,31 @@ export function resolveConfigObject(root: string, raw: unknown, file: string | u
     },
   };
   return deepFreeze(config);
+}
+
+/**
+ * A copy for ajv to fill with defaults, of data only: a function, a symbol, a Map or another class
+ * instance in a config object is refused naming its key path (structuredClone threw a DataCloneError
+ * without a code for the first two, and a Map passed as an empty object).
+ */
+function plainCopy(value: unknown, path: string, where: string, file: string | undefined, ancestors: object[] = []): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol' && typeof value !== 'bigint')) return value;
+  const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  const plain = Array.isArray(value) || proto === Object.prototype || proto === null;
+  if (!plain || ancestors.includes(value as object)) {
+    const what = ancestors.includes(value as object) ? 'a reference to an enclosing object' : describe(value);
+    throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `${where}: ${path || '(root)'} must be plain data (a string, number, boolean, array or object), not ${what}`, { file });
+  }
+  const inner = [...ancestors, value as object];
+  if (Array.isArray(value)) return value.map((v, i) => plainCopy(v, `${path}[${i}]`, where, file, inner));
+  return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, plainCopy(v, path ? `${path}.${k}` : k, where, file, inner)]));
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'bigint') return 'a bigint';
+  return `a ${(value as object).constructor?.name ?? 'class instance'}`;
 }
 
 /** Each hot_loading.plugins entry is `{ path }` or `{ fromPackage, version? }` with a semver range. */

@@ -91,9 +91,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     this.#spares = new SpareWorkers(() => this.#sparesWanted());
     this.#backups = new StateBackups({
       dir: join(this.config.root, '.plugvisor', 'state'),
-      enabled: this.config.reload.backupState,
-      intervalSeconds: this.config.reload.checkpointIntervalSeconds,
-      timeoutMs: this.#timeoutMs(),
+      settings: () => ({ enabled: this.config.reload.backupState, intervalSeconds: this.config.reload.checkpointIntervalSeconds, timeoutMs: this.#timeoutMs() }),
       log: this.log,
       runtimes: () => [...this.#plugins.values()].filter((r): r is PluginRuntime => r instanceof PluginRuntime),
     });
@@ -463,6 +461,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
         if (override !== undefined) override.levelBefore = next.logLevel;
         this.#config = override === undefined ? next : withDevelopmentMode(next, override.enabled, next.logLevel);
         this.log.level = this.config.logLevel;
+        if (this.#state === 'running') this.#backups.restartCheckpoints();
       },
       emit: (event, ...payload) => this.emit(event, ...(payload as never)),
       timeoutMs: () => this.#timeoutMs(),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Supervisor } from 'plugvisor';
@@ -246,6 +246,26 @@ test('a change of hot-loading.yaml is validated and applied without a restart', 
   writeFileSync(file, yaml(['one', 'two']));
   await loaded;
   assert.deepEqual(await sup.call('two', 'get'), { version: '1.0.0', count: 0 });
+});
+
+test('turning reload.backup_state on in hot-loading.yaml takes effect without a restart', async (t) => {
+  const root = tempDir(t);
+  writeVersioned(join(root, 'plugins', 'one'), { version: '1.0.0', name: 'one' });
+  const file = join(root, 'hot-loading.yaml');
+  const yaml = (backup: boolean): string =>
+    `hot_loading:\n  log_level: silent\n  watch:\n    enabled: true\n  safety:\n    cooldown_period: 0.05\n  reload:\n    backup_state: ${backup}\n    checkpoint_interval: 0\n  plugins:\n    - path: plugins/one\n`;
+  writeFileSync(file, yaml(false));
+  const sup = new Supervisor({ root, config: 'hot-loading.yaml' });
+  t.after(() => sup.stop());
+  await sup.start();
+  await sup.call('one', 'inc');
+  const applied = nextEvent(sup, 'config', '*');
+  writeFileSync(file, yaml(true));
+  assert.equal((await applied).ok, true);
+  assert.equal(sup.config.reload.backupState, true);
+  // stop() checkpoints every plugin's state when backups are on: they are now.
+  await sup.stop();
+  assert.ok(existsSync(join(root, '.plugvisor', 'state', 'one.v8')));
 });
 
 test('development mode with reload_on_import_error: a plugin that fails to load at start is loaded once it is fixed', async (t) => {

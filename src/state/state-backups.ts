@@ -9,11 +9,16 @@ import { plainImage } from '../protocol/state-image.js';
 import type { WorkerTransport } from '../runtime/worker-transport.js';
 import { StateStore } from './state-store.js';
 
-export interface StateBackupsOptions {
-  dir: string;
+export interface BackupSettings {
   enabled: boolean;
   intervalSeconds: number;
   timeoutMs: number;
+}
+
+export interface StateBackupsOptions {
+  dir: string;
+  /** Read at each use: hot-loading.yaml may change them while the host runs. */
+  settings(): BackupSettings;
   log: Logger;
   /** The plugins to checkpoint periodically. */
   runtimes(): Iterable<PluginRuntime>;
@@ -30,11 +35,11 @@ export class StateBackups {
   }
 
   get enabled(): boolean {
-    return this.#options.enabled;
+    return this.#options.settings().enabled;
   }
 
   startCheckpoints(): void {
-    const { enabled, intervalSeconds } = this.#options;
+    const { enabled, intervalSeconds } = this.#options.settings();
     if (!enabled || intervalSeconds <= 0 || this.#timer !== undefined) return;
     this.#timer = setInterval(() => void this.#checkpointAll(), intervalSeconds * 1000);
     this.#timer.unref();
@@ -45,9 +50,15 @@ export class StateBackups {
     this.#timer = undefined;
   }
 
+  /** The settings changed: checkpoint at the new interval, or no longer. */
+  restartCheckpoints(): void {
+    this.stopCheckpoints();
+    this.startCheckpoints();
+  }
+
   /** The state a plugin starts or restarts from, when backups are on and one was saved. */
   savedState(runtime: PluginRuntime): SavedState | undefined {
-    if (!this.#options.enabled) return undefined;
+    if (!this.enabled) return undefined;
     const name = runtime.name;
     let stored;
     try {
@@ -64,7 +75,7 @@ export class StateBackups {
   /** Snapshot the worker's state and write it; resolves with the file. */
   async checkpoint(runtime: PluginRuntime, transport: WorkerTransport | undefined = runtime.transport): Promise<string | undefined> {
     if (transport === undefined || !transport.alive) return undefined;
-    const state = await transport.control('snapshot', null, this.#options.timeoutMs);
+    const state = await transport.control('snapshot', null, this.#options.settings().timeoutMs);
     return this.save(runtime.name, runtime.manifest.version, state);
   }
 

@@ -332,3 +332,30 @@ test('a health() report that cannot be cloned is reported unhealthy; the worker 
   assert.deepEqual(crashes, []);
   assert.equal(sup.info('odd-health').generation, 1);
 });
+
+test('a worker or pool thread dying of `throw null` or `throw undefined` fails its call (reason uncaught); the host lives on', async (t) => {
+  const source = `export default { commands: {
+    ok: () => 'ok',
+    throwLater: (_ctx, value) => { setTimeout(() => { throw value; }, 1); return new Promise(() => {}); },
+  } };`;
+  const single = writePlugin(tempDir(t), { 'package.json': { name: 'throws-null', version: '1.0.0', type: 'module', main: 'index.js' }, 'index.js': source });
+  const pooled = writePlugin(tempDir(t), {
+    'package.json': { name: 'pool-throws-null', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 1 } } },
+    'index.js': source,
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(single);
+  await sup.load(pooled);
+  for (const plugin of ['throws-null', 'pool-throws-null']) {
+    for (const value of [null, undefined]) {
+      const crashed = nextEvent(sup, 'crash', plugin);
+      const restarted = nextEvent(sup, 'restart', plugin);
+      const err = await rejectionOf(sup.call(plugin, 'throwLater', value));
+      assertError(err, 'PLUGVISOR_PLUGIN_CRASHED', `non-error thrown: ${String(value)}`);
+      assert.equal(err['reason'], 'uncaught');
+      assert.equal((await crashed).reason, 'uncaught');
+      await restarted;
+      assert.equal(await sup.call(plugin, 'ok'), 'ok');
+    }
+  }
+});

@@ -1,4 +1,5 @@
 import { PlugvisorError } from '../errors.js';
+import { fromWireError, toWireError } from '../protocol/wire-error.js';
 
 /** Why a worker was replaced (contract: `reason` of PLUGVISOR_PLUGIN_CRASHED). */
 export type CrashReason = 'exit' | 'oom' | 'uncaught' | 'unresponsive';
@@ -22,4 +23,12 @@ export function crashedError(plugin: string, death: WorkerDeath, what: string): 
     exitCode: death.exitCode,
     cause: death.error,
   });
+}
+
+/**
+ * A worker's uncaught value as it was thrown: `throw null` in a plugin's timer reaches the host as
+ * null (or undefined), and reading its `code` in the host's own thread would end the host.
+ */
+export function asError(thrown: unknown): Error & { code?: unknown } {
+  return thrown instanceof Error ? thrown : fromWireError(toWireError(thrown), undefined);
 }

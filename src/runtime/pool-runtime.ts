@@ -27,7 +27,7 @@ import type { PluginShape } from '../protocol/messages.js';
 import type { PoolProbeResult, PoolResult, PoolTask, PoolWorkerData } from '../protocol/pool.js';
 import { fromWireError, type WireError } from '../protocol/wire-error.js';
 import type { PluginManifest } from '../plugin/manifest.js';
-import { crashedError, type WorkerDeath } from './crash.js';
+import { asError, crashedError, type WorkerDeath } from './crash.js';
 import type { ManagedPlugin } from './managed-plugin.js';
 import type { WorkerTransport } from './worker-transport.js';
 import type { CallStats, PluginBuild, PluginStatus, RuntimeHooks } from './plugin-runtime.js';
@@ -383,11 +383,17 @@ export class PoolRuntime implements ManagedPlugin {
     call.sentTo = this.#generation;
     this.#pool!.run({ c: call.command, a: call.args }, { signal: abort }).then(
       (result) => this.#onResult(call, result),
-      (err: Error) => this.#onRunError(call, err),
+      (err: unknown) => this.#onRunError(call, asError(err)),
     );
   }
 
   #onResult(call: PoolCall, result: PoolResult): void {
+    if (result === null || typeof result !== 'object') {
+      // Not runTask's answer: piscina may settle the task of a thread that died of `throw null` (or
+      // undefined) with that value as its result.
+      this.#onRunError(call, asError(result));
+      return;
+    }
     if (this.#calls.take(call.id) === undefined) {
       this.stats.lateReplies++;
       return;
@@ -401,7 +407,7 @@ export class PoolRuntime implements ManagedPlugin {
   }
 
   /** piscina rejected the task: its arguments did not clone, or its thread died under it. */
-  #onRunError(call: PoolCall, err: Error & { code?: string }): void {
+  #onRunError(call: PoolCall, err: Error & { code?: unknown }): void {
     // Already settled: timed out (and aborted) or failed by stop/failure.
     if (this.#calls.take(call.id) === undefined) return;
     this.stats.errors++;
@@ -511,7 +517,8 @@ const STEP_CODES: Record<string, ErrorCode> = {
 };
 
 /** Why piscina lost a thread: its 'error' (uncaught, OOM) or its exit ("worker exited with code: N"). */
-function deathOf(err: Error & { code?: string }): WorkerDeath {
+function deathOf(thrown: unknown): WorkerDeath {
+  const err = asError(thrown);
   if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') return { reason: 'oom', error: err };
   const exit = /^worker exited with code: (-?\d+)/.exec(err.message);
   if (exit !== null) return { reason: 'exit', exitCode: Number(exit[1]) };

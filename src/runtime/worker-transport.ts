@@ -9,7 +9,7 @@ import { PlugvisorError } from '../errors.js';
 import type { AssignMessage, CallMessage, ControlOp, ControlOps, ControlResponse, ErrMessage, OkMessage, PluginShape, PluginWorkerData, WorkerToHost } from '../protocol/messages.js';
 import { Outbox } from '../protocol/outbox.js';
 import { fromWireError } from '../protocol/wire-error.js';
-import { crashedError, type WorkerDeath } from './crash.js';
+import { asError, crashedError, type WorkerDeath } from './crash.js';
 import { PLUGIN_WORKER_URL } from './worker-url.js';
 import { timerDelay } from '../timer-delay.js';
 
@@ -209,7 +209,8 @@ export class WorkerTransport {
       } catch { /* malformed: a t of ours without the fields */ }
       if (!routed) this.#options.onStrayMessage?.(msg);
     });
-    this.#worker.on('error', (err: Error & { code?: string }) => {
+    this.#worker.on('error', (thrown: unknown) => {
+      const err = asError(thrown);
       this.#lastError = err;
       this.#die({ reason: err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom' : 'uncaught', error: err });
     });

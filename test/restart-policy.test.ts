@@ -152,3 +152,22 @@ test('a failed plugin whose reload fails to start stays failed: its next call fa
   assert.equal((await sup.reload('dies')).ok, true);
   assert.equal(await sup.call('dies', 'v'), 3);
 });
+
+test('a plugin whose restarts fail says why in its error: the failed start\'s own message', { timeout: 20_000 }, async (t) => {
+  const dir = tempDir(t);
+  const broken = join(dir, 'broken');
+  writePlugin(dir, {
+    'package.json': { name: 'restart-breaks', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { restart: { maxRestarts: 1, windowSeconds: 60, backoffInitialMs: 0 } } },
+    'index.js': `import { existsSync } from 'node:fs';
+export default { setup() { if (existsSync(${JSON.stringify(broken)})) throw new Error('the database is gone'); }, commands: { die: () => process.exit(3) } };`,
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  writeFileSync(broken, '');
+  const crashed = nextEvent(sup, 'crash', 'restart-breaks');
+  assertError(await rejectionOf(sup.call('restart-breaks', 'die')), 'PLUGVISOR_PLUGIN_CRASHED');
+  await crashed;
+  while (sup.info('restart-breaks').status !== 'failed') await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.match(sup.info('restart-breaks').error ?? '', /the database is gone/);
+  assertError(await rejectionOf(sup.call('restart-breaks', 'die')), 'PLUGVISOR_PLUGIN_FAILED', 'the database is gone');
+});

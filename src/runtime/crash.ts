@@ -12,7 +12,8 @@ export interface WorkerDeath {
 
 export function crashedError(plugin: string, death: WorkerDeath, what: string): PlugvisorError {
   const why = {
-    exit: `its worker exited${death.exitCode === undefined ? '' : ` with code ${death.exitCode}`}`,
+    // A restart that failed to start carries the start's error: that is the reason worth reading.
+    exit: `its worker exited${death.exitCode === undefined ? '' : ` with code ${death.exitCode}`}${death.error === undefined ? '' : `: ${death.error.message}`}`,
     oom: 'its worker ran out of memory',
     uncaught: `its worker died of an uncaught error: ${death.error?.message ?? 'unknown'}`,
     unresponsive: 'its worker stopped answering and was terminated',

@@ -186,6 +186,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     const results = await runReload({
       log: this.log,
       timeoutMs: this.#timeoutMs(),
+      startTimeoutMs: this.#startTimeoutMs(),
       validate,
       readManifest: (dir, checkEngines) => readManifest(dir, { checkEngines }),
       buildPlugin: (manifest) => this.buildPlugin(manifest),
@@ -568,9 +569,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     return {
       log: this.log,
       logLevel: this.log.level,
-      // A worker's start (import, activation) is bounded on its own: a short reload.timeout meant
-      // for draining must not fail slow but healthy starts on a busy machine.
-      startTimeoutMs: Math.max(this.#timeoutMs(), MIN_START_TIMEOUT_MS),
+      startTimeoutMs: this.#startTimeoutMs(),
       v8CacheDir: join(this.#cacheDir, 'v8'),
       spares: this.#spares,
       emit: (event, payload) => this.emit(event as SupervisorEvent, payload as never),
@@ -657,6 +656,14 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   #timeoutMs(): number {
     return this.config.reload.timeoutSeconds * 1000;
+  }
+
+  /**
+   * A worker's start (import, activation) is bounded on its own: a short reload.timeout meant for
+   * draining must not fail slow but healthy starts on a busy machine.
+   */
+  #startTimeoutMs(): number {
+    return Math.max(this.#timeoutMs(), MIN_START_TIMEOUT_MS);
   }
 
   /** The plugin's own running worker: none while lazy and not started, restarting, failed, or pooled. */

@@ -179,12 +179,14 @@ const failures: Array<{ what: string; step: string; code: string; message?: RegE
   { what: 'a new worker that exits while starting', step: 'activate', code: 'PLUGVISOR_PLUGIN_CRASHED', write: (d) => writeVersioned(d, { version: '2.0.0', hooks: `setup() { process.exit(3); },` }) },
   { what: 'a new worker that exits at import', step: 'load', code: 'PLUGVISOR_PLUGIN_LOAD_FAILED', write: (d) => writeVersioned(d, { version: '2.0.0', prelude: 'process.exit(4);' }) },
   { what: 'a broken package.json', step: 'manifest', code: 'PLUGVISOR_MANIFEST_INVALID', write: (d) => writeFileSync(join(d, 'package.json'), '{ "name": "versioned", ') },
+  // Bounded by reload.timeout with the start's floor (10 s), not by the callers' callTimeoutMs.
+  { what: 'a setup that never settles', step: 'activate', code: 'PLUGVISOR_RELOAD_TIMEOUT', message: /setup\(\)/, config: { log_level: 'silent', reload: { timeout: 1 } }, write: (d) => writeVersioned(d, { version: '2.0.0', limits: { callTimeoutMs: 60_000 }, hooks: `setup() { return new Promise(() => {}); },` }) },
 ];
 
 for (const f of failures) {
   test(`a reload that fails on ${f.what} rolls back: the old version keeps serving with its state`, async (t) => {
     const dir = writeVersioned(tempDir(t), { version: '1.0.0' });
-    const sup = await startSupervisor(t);
+    const sup = await startSupervisor(t, f.config === undefined ? {} : { config: f.config });
     await sup.load(dir);
     await sup.call('versioned', 'inc');
     const rollbacks: Array<{ step: string }> = [];

@@ -51,6 +51,8 @@ import type { ReloadResult, ReloadStep } from './reload-result.js';
 export interface ReloadContext {
   log: Logger;
   timeoutMs: number;
+  /** How long a new worker's activation (restore, migrate, setup) may take: reload.timeout, with a floor. */
+  startTimeoutMs: number;
   validate: boolean;
   readManifest(dir: string, checkEngines: boolean): PluginManifest;
   buildPlugin(manifest: PluginManifest): Promise<PluginBuild>;
@@ -400,7 +402,15 @@ async function activate(ctx: ReloadContext, clock: PhaseClock, slots: Slot[]): P
   for (const slot of slots) {
     if (slot.old === undefined && !slot.starts) continue;
     const t0 = performance.now();
-    const healthMs = await (slot.activation ?? activateSlot(ctx, slot, targets));
+    const activation = slot.activation ?? activateSlot(ctx, slot, targets);
+    // Timed from here, where every old worker has handed its state over: the activation's own
+    // bound also covers waiting for the old worker, which may take far longer.
+    if (!(await settlesWithin(activation.catch(() => undefined), ctx.startTimeoutMs + ctx.timeoutMs))) {
+      const name = slot.runtime.name;
+      throw new StepError('activate', new PlugvisorError('PLUGVISOR_RELOAD_TIMEOUT',
+        `plugin "${name}" ${slot.build!.manifest.version}: restoring its state, migrate(), setup() and health() did not finish within ${ctx.startTimeoutMs + ctx.timeoutMs} ms`, { plugin: name }));
+    }
+    const healthMs = await activation;
     // An activation started during detach overlaps it: only what it took after counts here.
     clock.shift('activate', 'health', Math.min(healthMs, performance.now() - t0));
   }

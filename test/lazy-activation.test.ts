@@ -86,3 +86,65 @@ for (const rollsBack of [false, true]) {
     assert.deepEqual(echo, { version, m: 'hi' });
   });
 }
+
+test('a first call during the pause to a lazy dependent of a reloaded plugin starts it wired to the new version of its dependency', async (t) => {
+  const root = tempDir(t);
+  const base = writeVersioned(join(root, 'base'), { version: '1.0.0', name: 'base' });
+  const lazy = writeVersioned(join(root, 'lazy'), { version: '1.0.0', name: 'lazy', activation: 'lazy', dependsOn: { base: '^1.0.0' } });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: base }, { path: lazy }] } });
+  assert.equal(sup.info('lazy').status, 'registered');
+  writeVersioned(base, { version: '1.1.0', name: 'base' });
+  writeVersioned(lazy, { version: '1.0.1', name: 'lazy', activation: 'lazy', dependsOn: { base: '^1.0.0' } });
+  const inFlight = sup.call('base', 'slow', 1_500);
+  const reloaded = sup.reload('base');
+  while (sup.info('base').status !== 'reloading') await new Promise((resolve) => setImmediate(resolve));
+  // Started before base's commit, it was wired to base's old worker, which the reload then ended.
+  const first = sup.call('lazy', 'viaDependency', 'base', 'get');
+  first.catch(() => undefined);
+  const r = await reloaded;
+  assert.equal(r.ok, true, r.error?.message);
+  assert.equal(await inFlight, '1.0.0');
+  assert.deepEqual(await first, { version: '1.1.0', count: 0 });
+  assert.deepEqual(await sup.call('lazy', 'viaDependency', 'base', 'get'), { version: '1.1.0', count: 0 });
+});
+
+test('a first call during the pause to a lazy plugin whose new version adds a lazy dependency later in the group starts both, and the reload ends', async (t) => {
+  const root = tempDir(t);
+  const busy = writeVersioned(join(root, 'busy'), { version: '1.0.0', name: 'busy' });
+  const app = writeVersioned(join(root, 'app'), { version: '1.0.0', name: 'app', activation: 'lazy' });
+  const lib = writeVersioned(join(root, 'lib'), { version: '1.0.0', name: 'lib', activation: 'lazy' });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: busy }, { path: app }, { path: lib }] } });
+  writeVersioned(app, { version: '1.1.0', name: 'app', activation: 'lazy', dependsOn: { lib: '^1.0.0' } });
+  writeVersioned(lib, { version: '1.0.1', name: 'lib', activation: 'lazy' });
+  const inFlight = sup.call('busy', 'slow', 1_500);
+  const reloaded = sup.reloadAll();
+  while (sup.info('busy').status !== 'reloading') await new Promise((resolve) => setImmediate(resolve));
+  // app's start asked lib to start, which waited for the reload to end, which waited for app's start.
+  const first = sup.call('app', 'viaDependency', 'lib', 'get');
+  first.catch(() => undefined);
+  const results = await reloaded;
+  assert.deepEqual(results.map((r) => [r.plugin, r.ok]), [['busy', true], ['app', true], ['lib', true]]);
+  assert.equal(await inFlight, '1.0.0');
+  assert.deepEqual(await first, { version: '1.0.1', count: 0 });
+});
+
+test('a first call during the pause to a lazy plugin whose new version cannot start fails with the reason; the reload is not rolled back', async (t) => {
+  const root = tempDir(t);
+  const busy = writeVersioned(join(root, 'busy'), { version: '1.0.0', name: 'busy' });
+  const lazy = writeVersioned(join(root, 'lazy'), { version: '1.0.0', name: 'lazy', activation: 'lazy' });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: busy }, { path: lazy }] } });
+  writeVersioned(busy, { version: '1.1.0', name: 'busy' });
+  writeVersioned(lazy, { version: '2.0.0', name: 'lazy', activation: 'lazy', hooks: 'setup() { throw new Error("2.0.0 cannot start"); },' });
+  const inFlight = sup.call('busy', 'slow', 1_500);
+  const reloaded = sup.reloadAll();
+  while (sup.info('busy').status !== 'reloading') await new Promise((resolve) => setImmediate(resolve));
+  const first = sup.call('lazy', 'get');
+  first.catch(() => undefined);
+  const results = await reloaded;
+  // As at any lazy start, setup()'s failure is the call's error, not the reload's.
+  assert.deepEqual(results.map((r) => [r.plugin, r.ok]), [['busy', true], ['lazy', true]]);
+  assert.equal(await inFlight, '1.0.0');
+  assertError(await rejectionOf(first), 'PLUGVISOR_SETUP_FAILED', '2.0.0 cannot start');
+  assert.deepEqual(await sup.call('busy', 'get'), { version: '1.1.0', count: 0 });
+  assert.equal(sup.info('lazy').version, '2.0.0');
+});

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Supervisor } from 'plugvisor';
 import { fixture, nextEvent, startSupervisor, tempDir, writePlugin } from './helpers.js';
-import { writeVersioned } from './reload-helpers.js';
+import { BroadcastChannel } from 'node:worker_threads';
+import { setupGate, writeVersioned } from './reload-helpers.js';
 
 type Answer = { version: string; count: number };
 
@@ -340,4 +341,38 @@ test('a plugin waiting to restart whose reload rolls back restarts with its old 
   assert.equal(ok.ok, true, ok.error?.message);
   assert.deepEqual(await sup.call('waits', 'get'), { version: '1.2.0', count: 0 });
   assert.equal(sup.info('waits').status, 'serving');
+});
+
+test('a lazy dependent that comes up while the reload prepares, whose new version adds a lazy dependency of the group, reloads with it', async (t) => {
+  const root = tempDir(t);
+  const lib = writeVersioned(join(root, 'lib'), { version: '1.0.0', name: 'lib', activation: 'lazy' });
+  const gate = setupGate(t);
+  const app = writeVersioned(join(root, 'app'), { version: '1.0.0', name: 'app', activation: 'lazy', prelude: gate.prelude, hooks: gate.hooks });
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: lib }, { path: app }] } });
+  // lib's new version says when its worker imports it (the reload's spawn step, past startDependencies).
+  const channel = `plugvisor-lib-imported-${process.pid}`;
+  const bc = new BroadcastChannel(channel);
+  t.after(() => bc.close());
+  const imported = new Promise<void>((resolve) => {
+    bc.onmessage = () => resolve();
+  });
+  writeVersioned(lib, {
+    version: '1.0.1', name: 'lib', activation: 'lazy',
+    prelude: `import { BroadcastChannel } from 'node:worker_threads';
+{ const bc = new BroadcastChannel(${JSON.stringify(channel)}); bc.postMessage('imported'); bc.close(); }`,
+  });
+  // app's first call starts it (setup held): it has no running worker when the reload looks for
+  // the dependencies to start before the pause, and one when the pause comes.
+  const first = sup.call('app', 'get');
+  await gate.reached;
+  writeVersioned(app, { version: '1.1.0', name: 'app', activation: 'lazy', dependsOn: { lib: '^1.0.0' } });
+  const reloaded = sup.reloadAll();
+  await imported;
+  gate.release();
+  assert.deepEqual(await first, { version: '1.0.0', count: 0 });
+  // Wiring app's new version asked lib to start, which waited for the reload to end: it never did.
+  const results = await reloaded;
+  assert.deepEqual(results.map((r) => [r.plugin, r.ok]), [['lib', true], ['app', true]]);
+  assert.deepEqual(await sup.call('app', 'viaDependency', 'lib', 'get'), { version: '1.0.1', count: 0 });
+  assert.deepEqual(listed(sup), [['app', '1.1.0', 'serving'], ['lib', '1.0.1', 'serving']]);
 });

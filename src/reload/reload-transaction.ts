@@ -151,10 +151,11 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
       slot.starts = startsWithReload(slot) && slot.next !== undefined;
       slot.old = slot.worker?.beginReload();
     }
+    startNeededDependencies(order);
     await clock.time('detach', () => detach(ctx, clock, slots, order));
     await clock.time('activate', () => activate(ctx, clock, order));
     await clock.time('transfer', () => transfer(ctx, slots));
-    await clock.time('swap', () => swap(slots));
+    await clock.time('swap', () => swap(ctx, slots));
     pauseMs = performance.now() - pausedAt;
   } catch (err) {
     if (pausedAt !== undefined) pauseMs = performance.now() - pausedAt;
@@ -272,6 +273,24 @@ async function startDependencies(ctx: ReloadContext, slots: Slot[]): Promise<voi
     if (slot.worker?.transport?.alive !== true && !startsWithReload(slot)) continue;
     for (const dep of Object.keys(slot.build!.manifest.dependsOn)) {
       if (!startedByReload.has(dep)) await step('start', () => ctx.startDependency(dep));
+    }
+  }
+}
+
+/**
+ * A lazy member of the group that nobody has started, but that a new version activated in the pause
+ * depends on (it may start depending on it, or have started since startDependencies looked), starts
+ * in the pause too, with its new code: wiring would ask it to start while the reload owns it, which
+ * waits for the reload's end, which waits for the wiring. Dependents first, so that the members
+ * such a dependency needs in turn start too.
+ */
+function startNeededDependencies(order: Slot[]): void {
+  const byName = new Map(order.map((s) => [s.runtime.name, s]));
+  for (const slot of [...order].reverse()) {
+    if (slot.old === undefined && !slot.starts) continue;
+    for (const dep of Object.keys(slot.build!.manifest.dependsOn)) {
+      const needed = byName.get(dep);
+      if (needed?.worker !== undefined && needed.old === undefined && needed.next !== undefined) needed.starts = true;
     }
   }
 }
@@ -456,16 +475,14 @@ async function transfer(ctx: ReloadContext, slots: Slot[]): Promise<void> {
   }
 }
 
-async function swap(slots: Slot[]): Promise<void> {
-  // First what can fail. A lazy plugin or pool not started yet takes the new code for its first
-  // call, which may be waiting and start it now. Only then the commits, which cannot (a pool's
-  // fails only if the host stops meanwhile): a start that fails after a commit would roll back a
-  // group whose new worker or pool already serves (the rollback ends it, and the route then
-  // points at a dead worker).
-  for (const slot of slots) {
-    if (slot.old !== undefined || slot.pool !== undefined || slot.starts) continue;
-    await slot.next?.terminate();
-    slot.next = undefined;
+async function swap(ctx: ReloadContext, slots: Slot[]): Promise<void> {
+  // First what can fail: a lazy pool not started yet takes the new code for its first call, which
+  // may be waiting and start it now. Only then the commits, which cannot (a pool's fails only if
+  // the host stops meanwhile): a start that fails after a commit would roll back a group whose new
+  // worker or pool already serves (the rollback ends it, and the route then points at a dead worker).
+  const lazy = slots.filter((s) => s.old === undefined && s.pool === undefined && !s.starts);
+  for (const slot of lazy) {
+    if (slot.worker !== undefined) continue;
     await step('start', () => slot.runtime.replaceBuild(slot.build!));
   }
   for (const slot of slots) {
@@ -477,6 +494,18 @@ async function swap(slots: Slot[]): Promise<void> {
       slot.worker!.commitReload(slot.next!, slot.build!, slot.startSource);
     }
   }
+  // A lazy plugin not started yet takes the new code for its first call. One that came during the
+  // pause starts it now, after the commits: wired to its dependencies' new workers (before them,
+  // to the old ones, which end with the reload). All take their new code before any starts: a
+  // start asks a lazy dependency in the group to start, which waits until the reload lets it go.
+  // Its start failing fails its calls, as any first start does, not the reload (already committed).
+  const workers = lazy.filter((s) => s.worker !== undefined);
+  await Promise.all(workers.map(async (slot) => {
+    await slot.next?.terminate();
+    slot.next = undefined;
+  }));
+  await Promise.all(workers.map((slot) => slot.worker!.replaceBuild(slot.build!).catch((err: Error) =>
+    ctx.log.warn({ plugin: slot.runtime.name, err }, 'the new version of a lazy plugin could not start for its first call'))));
 }
 
 async function disposeOld(ctx: ReloadContext, slots: Slot[]): Promise<void> {

@@ -86,3 +86,27 @@ test('a corrupt backup is set aside and the plugin starts from state()', async (
   assert.deepEqual(await second.call('versioned', 'get'), { version: '1.0.0', count: 0 });
   assert.ok(existsSync(`${file}.corrupt`));
 });
+
+test('a failed plugin reloaded with a version whose migrate() refuses its backup: the reload fails, the backup is set aside, the next reload starts from state()', async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, 'p');
+  writeVersioned(dir, { version: '1.0.0' });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'versioned', version: '1.0.0', type: 'module', main: 'index.ts', plugvisor: { restart: { maxRestarts: 0, windowSeconds: 60 } } }));
+  const sup = supervisor(t, root, true);
+  await sup.start();
+  await sup.call('versioned', 'inc');
+  assert.equal((await sup.reload('versioned')).ok, true); // checkpointed after the swap
+  const crashed = nextEvent(sup, 'crash', 'versioned');
+  await sup.call('versioned', 'crashSoon');
+  await crashed;
+  assert.equal(sup.info('versioned').status, 'failed');
+  writeVersioned(dir, { version: '2.0.0', hooks: `migrate(old, { fromVersion }) { if (fromVersion === '1.0.0') throw new Error('no way from 1.0.0'); return old; },` });
+  const refused = await sup.reload('versioned');
+  assert.equal(refused.ok, false);
+  assert.equal(refused.error?.step, 'migrate');
+  assert.equal(sup.info('versioned').status, 'failed');
+  assert.ok(existsSync(join(root, '.plugvisor', 'state', 'versioned.v8.corrupt')));
+  const fresh = await sup.reload('versioned');
+  assert.equal(fresh.ok, true, fresh.error?.message);
+  assert.deepEqual(await sup.call('versioned', 'get'), { version: '2.0.0', count: 0 });
+});

@@ -453,7 +453,12 @@ async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string,
     ...from, delta: slot.delta, handoff, handoffWithinMs: busyBound(ctx, slot), targets,
     // health() gates the commit even when validation is skipped: force never skips the rollback.
     dependsOn: slot.build!.manifest.dependsOn, healthWithinMs: ctx.timeoutMs,
-  }));
+  })).catch((err: StepError) => {
+    // A saved state that does not restore must not keep the plugin down: as at any start, it is
+    // dropped, and the next attempt starts from state().
+    if (saved?.discard !== undefined && (err.step === 'restore' || err.step === 'migrate')) saved.discard(err.error);
+    throw err;
+  });
   if (health !== undefined && health.ok !== true) {
     throw new StepError('health', new PlugvisorError('PLUGVISOR_HEALTH_FAILED',
       `plugin "${slot.runtime.name}" ${slot.build!.manifest.version}: health() reported ${JSON.stringify(health)}`, { plugin: slot.runtime.name, report: health }));

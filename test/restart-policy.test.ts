@@ -3,6 +3,7 @@
  * plugin starts from.
  */
 import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -170,4 +171,29 @@ export default { setup() { if (existsSync(${JSON.stringify(broken)})) throw new 
   while (sup.info('restart-breaks').status !== 'failed') await new Promise((resolve) => setTimeout(resolve, 10));
   assert.match(sup.info('restart-breaks').error ?? '', /the database is gone/);
   assertError(await rejectionOf(sup.call('restart-breaks', 'die')), 'PLUGVISOR_PLUGIN_FAILED', 'the database is gone');
+});
+
+test('sup.connect() to a plugin waiting out a restart back-off waits for that restart instead of starting it at once', async (t) => {
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'backs-off', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { restart: { maxRestarts: 5, windowSeconds: 60, backoffInitialMs: 300 } } },
+    'index.js': 'export default { commands: { die: () => process.exit(3) }, connect(ctx, port) { port.on("message", (m) => port.postMessage(m)); } };',
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  const events: string[] = [];
+  sup.on('restart', (e) => events.push(`restart ${e.attempt}`));
+  const first = nextEvent(sup, 'restart', 'backs-off');
+  await rejectionOf(sup.call('backs-off', 'die'));
+  await first;
+  const crashed = nextEvent(sup, 'crash', 'backs-off');
+  await rejectionOf(sup.call('backs-off', 'die'));
+  await crashed;
+  assert.equal(sup.info('backs-off').status, 'restarting');
+  const port = await sup.connect('backs-off');
+  t.after(() => port.close());
+  events.push('connected');
+  // Started at once, it would have skipped the restart: no second restart event, ever.
+  assert.deepEqual(events, ['restart 1', 'restart 2', 'connected']);
+  port.postMessage('ping');
+  assert.deepEqual(await once(port, 'message'), ['ping']);
 });

@@ -127,8 +127,11 @@ export class PluginRuntime implements ManagedPlugin {
   #failure: Error | undefined;
   /** Set while a reload transaction owns the plugin: a death then is the transaction's to handle. */
   #reloading = false;
-  /** Starts asked for while a reload owns the plugin: they run once it has ended (see ensureStarted). */
-  #afterReload: Array<() => void> = [];
+  /**
+   * Starts asked for while a reload owns the plugin, or while it waits out a restart's back-off:
+   * asked again once the reload has ended, or the restart has run or been called off.
+   */
+  #startWaiters: Array<() => void> = [];
   #deathDuringReload: WorkerDeath | undefined;
   /** The state the next restart starts from, when a reload left one behind. */
   #pendingRestore: SavedState | undefined;
@@ -193,8 +196,11 @@ export class PluginRuntime implements ManagedPlugin {
   /** Start the worker now (eager activation), or on the first call (lazy). Concurrent callers share one start. */
   ensureStarted(): Promise<void> {
     if (this.#status === 'serving' || this.#status === 'reloading') return Promise.resolve();
-    // A start now would run the code the plugin has until the swap: wait for the reload's outcome.
-    if (this.#reloading) return new Promise<void>((resolve) => this.#afterReload.push(resolve)).then(() => this.ensureStarted());
+    // A start now would run the code the plugin has until the swap (wait for the reload's outcome),
+    // or skip the back-off a crash restart waits out (wait for that restart).
+    if (this.#reloading || (this.#status === 'restarting' && this.#starting === undefined)) {
+      return new Promise<void>((resolve) => this.#startWaiters.push(resolve)).then(() => this.ensureStarted());
+    }
     if (this.#status === 'failed') return Promise.reject(this.#failedError());
     if (this.#status === 'stopping' || this.#status === 'stopped') return Promise.reject(this.#stoppedError('start'));
     if (this.#starting === undefined) {
@@ -226,7 +232,11 @@ export class PluginRuntime implements ManagedPlugin {
   /** The reload transaction has let go of the plugin: starts asked for meanwhile go ahead. */
   #endReload(): void {
     this.#reloading = false;
-    for (const resume of this.#afterReload.splice(0)) resume();
+    this.#releaseStartWaiters();
+  }
+
+  #releaseStartWaiters(): void {
+    for (const resume of this.#startWaiters.splice(0)) resume();
   }
 
   /** Hold new calls on the host, in order (the reload pause). */
@@ -254,6 +264,7 @@ export class PluginRuntime implements ManagedPlugin {
     const wasStarting = this.#starting;
     this.#status = 'stopping';
     if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    this.#releaseStartWaiters();
     if (wasStarting !== undefined) await wasStarting.catch(() => undefined);
     this.#failQueued(() => this.#stoppedError('call'));
     const transport = this.#transport;
@@ -612,6 +623,7 @@ export class PluginRuntime implements ManagedPlugin {
       // Tracked like a first start, so that stop() waits for it instead of leaking its worker.
       const restarting: Promise<void> = this.#restart(attempt, delayMs).finally(() => {
         if (this.#starting === restarting) this.#starting = undefined;
+        this.#releaseStartWaiters();
       });
       this.#starting = restarting;
     }, delayMs);

@@ -252,6 +252,21 @@ test('a config file with an unknown key: PLUGVISOR_CONFIG_INVALID naming the fil
   assertError(thrownBy(() => new Supervisor({ root, config: 'config/hot-loading.yaml' })), 'PLUGVISOR_CONFIG_INVALID', file, 'hot_loading.reload.automatik');
 });
 
+test('a config file section whose keys are all commented out takes the defaults; a scalar there is still an error', (t) => {
+  const root = tempDir(t);
+  mkdirSync(join(root, 'config'));
+  const file = join(root, 'config', 'hot-loading.yaml');
+  writeFileSync(file, 'hot_loading:\n  plugins:\n    # - path: plugins/counter\n  watch:\n    # enabled: true\n  reload:\n  safety:\n');
+  const config = new Supervisor({ root, config: 'config/hot-loading.yaml' }).config;
+  assert.deepEqual(config.plugins, []);
+  assert.equal(config.watch.enabled, false);
+  assert.equal(config.reload.timeoutSeconds, 30);
+  writeFileSync(file, 'hot_loading:\n  reload: 5\n');
+  assertError(thrownBy(() => new Supervisor({ root, config: 'config/hot-loading.yaml' })), 'PLUGVISOR_CONFIG_INVALID', file, 'hot_loading.reload');
+  writeFileSync(file, 'hot_loading:\n');
+  assert.deepEqual(new Supervisor({ root, config: 'config/hot-loading.yaml' }).config.plugins, []);
+});
+
 test('a config file that does not exist: PLUGVISOR_CONFIG_NOT_FOUND naming it', (t) => {
   const root = tempDir(t);
   assertError(thrownBy(() => new Supervisor({ root, config: 'config/missing.yaml' })), 'PLUGVISOR_CONFIG_NOT_FOUND', join(root, 'config', 'missing.yaml'));

@@ -32,11 +32,39 @@ export function readConfigFile(file: string): unknown {
     if (code === 'ENOENT') throw new PlugvisorError('PLUGVISOR_CONFIG_NOT_FOUND', `config file ${file} does not exist`, { file });
     throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `config file ${file} cannot be read: ${(err as Error).message}`, { file, cause: err });
   }
+  let doc: unknown;
   try {
-    return parseYaml(text) ?? {};
+    doc = parseYaml(text) ?? {};
   } catch (err) {
     throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `config file ${file} is not valid YAML: ${(err as Error).message}`, { file, cause: err });
   }
+  return withEmptySections(doc);
+}
+
+/** The file's sections that hold mappings (or, for plugins, a list). */
+const SECTIONS: Record<string, () => unknown> = {
+  plugins: () => [],
+  watch: () => ({}),
+  reload: () => ({}),
+  development: () => ({}),
+  safety: () => ({}),
+};
+
+/**
+ * A section whose keys are all commented out is YAML null: in a settings file that means "none of
+ * these set", so it takes the defaults, as a missing section does. Anything else of a wrong type
+ * is still the schema's error.
+ */
+function withEmptySections(doc: unknown): unknown {
+  if (doc === null || typeof doc !== 'object' || !('hot_loading' in doc)) return doc;
+  const file = doc as { hot_loading: unknown };
+  if (file.hot_loading === null) file.hot_loading = {};
+  const h = file.hot_loading;
+  if (h === null || typeof h !== 'object' || Array.isArray(h)) return doc;
+  for (const [key, empty] of Object.entries(SECTIONS)) {
+    if ((h as Record<string, unknown>)[key] === null) (h as Record<string, unknown>)[key] = empty();
+  }
+  return doc;
 }
 
 /**

@@ -566,10 +566,17 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   }
 
   #hooks(): RuntimeHooks {
+    // Read at each use: hot-loading.yaml may change the log level and reload.timeout while the host runs.
+    const log = this.log;
+    const startTimeoutMs = (): number => this.#startTimeoutMs();
     return {
-      log: this.log,
-      logLevel: this.log.level,
-      startTimeoutMs: this.#startTimeoutMs(),
+      log,
+      get logLevel() {
+        return log.level;
+      },
+      get startTimeoutMs() {
+        return startTimeoutMs();
+      },
       v8CacheDir: join(this.#cacheDir, 'v8'),
       spares: this.#spares,
       emit: (event, payload) => this.emit(event as SupervisorEvent, payload as never),

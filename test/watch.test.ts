@@ -268,6 +268,34 @@ test('turning reload.backup_state on in hot-loading.yaml takes effect without a 
   assert.ok(existsSync(join(root, '.plugvisor', 'state', 'one.v8')));
 });
 
+test('a reload.timeout changed in hot-loading.yaml bounds the next start of a plugin loaded before', { timeout: 60_000 }, async (t) => {
+  const root = tempDir(t);
+  const hang = join(root, 'hang');
+  writePlugin(join(root, 'plugins', 'one'), {
+    'package.json': { name: 'one', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { restart: { maxRestarts: 1, windowSeconds: 60, backoffInitialMs: 0 } } },
+    // Once the file exists, a new worker's import never finishes.
+    'index.js': `import { existsSync } from 'node:fs';
+if (existsSync(${JSON.stringify(hang)})) await new Promise(() => setInterval(() => {}, 1000));
+export default { commands: { die: () => process.exit(3) } };
+`,
+  });
+  const file = join(root, 'hot-loading.yaml');
+  const yaml = (timeout: number): string =>
+    `hot_loading:\n  log_level: silent\n  watch:\n    enabled: true\n  safety:\n    cooldown_period: 0.05\n  reload:\n    timeout: ${timeout}\n    spare_worker: false\n  plugins:\n    - path: plugins/one\n`;
+  writeFileSync(file, yaml(30));
+  const sup = new Supervisor({ root, config: 'hot-loading.yaml' });
+  t.after(() => sup.stop());
+  await sup.start();
+  const applied = nextEvent(sup, 'config', '*');
+  writeFileSync(file, yaml(11));
+  assert.equal((await applied).ok, true);
+  writeFileSync(hang, '');
+  await sup.call('one', 'die').catch(() => undefined);
+  // The restart's worker never loads: it fails after the new bound (11 s), not the old one (30 s).
+  while (sup.info('one').status !== 'failed') await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.match(sup.info('one').error ?? '', /did not load within 11000 ms/);
+});
+
 test('development mode with reload_on_import_error: a plugin that fails to load at start is loaded once it is fixed', async (t) => {
   const root = tempDir(t);
   const dir = writeVersioned(join(root, 'plugins', 'v'), { version: '1.0.0' });

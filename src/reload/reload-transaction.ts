@@ -561,7 +561,9 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
           if (late !== undefined) slot.clientPorts.push(...late.ports);
           await resumed;
         }
-        for (const port of slot.clientPorts.splice(0)) await old.control('connect', { port, resumed: true }, ctx.timeoutMs, [port]);
+        // Bounded like the resume: a worker that just serialised a large state may still be busy
+        // collecting it, and killing it would lose the state the rollback keeps.
+        for (const port of slot.clientPorts.splice(0)) await old.control('connect', { port, resumed: true }, busyBound(ctx, slot), [port]);
       } catch (err) {
         ctx.log.error({ plugin: slot.runtime.name, err }, 'the old version could not resume after a failed reload');
         // Before the pause the worker never stopped serving: its liveness stays the runtime's to judge.

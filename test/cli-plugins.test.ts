@@ -27,6 +27,7 @@ const keeper = {
     poison(ctx) { ctx.state.callback = () => 1; return true; },
     cure(ctx) { delete ctx.state.callback; return true; },
     forget(ctx, key) { ctx.state.items.delete(key); },
+    bigs() { return { big: 2n ** 64n, array: new BigInt64Array([1n, -2n]), inSet: new Set([3n]) }; },
   },
 };\n`,
 };
@@ -172,6 +173,15 @@ test('call --json of a command that returns nothing prints null, valid JSON (as 
   } finally {
     client.close();
   }
+});
+
+test('call of a command returning BigInts (a BigInt64Array among them) prints them as strings with --json, and as Node shows them', async () => {
+  const json = await cli(dir, ['plugins', 'call', 'keeper', 'bigs', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(JSON.parse(json.stdout), { big: '18446744073709551616', array: ['1', '-2'], inSet: ['3'] });
+  const text = await cli(dir, ['plugins', 'call', 'keeper', 'bigs']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /BigInt64Array\(2\) \[ 1n, -2n \]/);
 });
 
 test('info, deps and unload of an unknown plugin fail with PLUGVISOR_PLUGIN_NOT_FOUND', async () => {

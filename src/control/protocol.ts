@@ -143,7 +143,7 @@ export function toJsonValue(value: unknown, seen = new WeakSet<object>()): unkno
         : [...obj].map(([k, v]) => [toJsonValue(k, seen), toJsonValue(v, seen)]);
     }
     if (obj instanceof Set) return [...obj].map((v) => toJsonValue(v, seen));
-    if (ArrayBuffer.isView(obj)) return obj instanceof DataView ? { byteLength: obj.byteLength } : Array.from(obj as unknown as ArrayLike<number>);
+    if (ArrayBuffer.isView(obj)) return obj instanceof DataView ? { byteLength: obj.byteLength } : Array.from(obj as unknown as ArrayLike<number | bigint>, (v) => toJsonValue(v, seen));
     if (obj instanceof ArrayBuffer) return { byteLength: obj.byteLength };
     if (Array.isArray(obj)) return obj.map((v) => toJsonValue(v, seen));
     const out: Record<string, unknown> = {};

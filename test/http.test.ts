@@ -272,6 +272,29 @@ test('dev server: bad requests get 4xx with a PLUGVISOR_* code; unknown plugins 
   assert.match(metrics.text, /plugvisor_calls_total\{plugin="versioned",command="_unknown"\} 1/);
 });
 
+test('dev server: command results JSON cannot hold as they are are written, cycles included, never failing a call that ran', { timeout: 30_000 }, async (t) => {
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'shapes', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': `export default { state: () => ({ calls: 0 }), commands: {
+  tree(ctx) { ctx.state.calls++; const root = { name: 'root', children: [] }; const leaf = { name: 'leaf', parent: root }; root.children.push(leaf, leaf); return root; },
+  selfMap() { const m = new Map(); m.set('me', m); m.set('n', 1n); return m; },
+  calls(ctx) { return ctx.state.calls; },
+} };\n`,
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  const server = await startServer(t, sup);
+
+  const tree = await send(server, 'POST', '/api/plugins/shapes/commands/tree');
+  assert.equal(tree.status, 200, tree.text);
+  const leaf = { name: 'leaf', parent: '[Circular]' };
+  assert.deepEqual(tree.json, { result: { name: 'root', children: [leaf, leaf] } }, 'a back-reference is "[Circular]"; a shared one is written twice');
+  const selfMap = await send(server, 'POST', '/api/plugins/shapes/commands/selfMap');
+  assert.equal(selfMap.status, 200, selfMap.text);
+  assert.deepEqual(selfMap.json, { result: { me: '[Circular]', n: '1' } });
+  assert.deepEqual((await send(server, 'POST', '/api/plugins/shapes/commands/calls')).json, { result: 1 });
+});
+
 test('dev server: requests whose Host or Origin is not local are refused (DNS rebinding)', { timeout: 30_000 }, async (t) => {
   const sup = await startSupervisor(t);
   const server = await startServer(t, sup);

@@ -11,6 +11,20 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * JSON text of an answer. Structured clone keeps cycles (a tree whose nodes point at their parent),
+ * JSON cannot: a reference back to an object being written is written "[Circular]", as the control
+ * channel writes it for the CLI, rather than failing a call that succeeded.
+ */
 export function toJson(payload: unknown): string {
-  return JSON.stringify(payload, jsonReplacer);
+  // The objects being written, outermost first, each as it was and as jsonReplacer wrote it.
+  const path: Array<{ value: object; written: unknown }> = [];
+  return JSON.stringify(payload, function (this: unknown, key: string, value: unknown) {
+    while (path.length > 0 && path[path.length - 1]!.written !== this) path.pop();
+    if (typeof value !== 'object' || value === null) return jsonReplacer(key, value);
+    if (path.some((p) => p.value === value || p.written === value)) return '[Circular]';
+    const written = jsonReplacer(key, value);
+    path.push({ value, written });
+    return written;
+  });
 }

@@ -66,6 +66,24 @@ test('dev server on a busy port fails with PLUGVISOR_HTTP_PORT_IN_USE naming the
   }
 });
 
+test('dev server --host on a non-loopback address is refused with PLUGVISOR_HTTP_NOT_LOCAL before the host starts', async () => {
+  const other = createProject('plugvisor-cli-notlocal-', {
+    marker: {
+      'package.json': { name: 'marker', version: '1.0.0', type: 'module', main: 'index.ts' },
+      'index.ts': `import { writeFileSync } from 'node:fs';\nexport default { setup() { writeFileSync(new URL('../../setup-ran', import.meta.url), 'yes'); }, commands: { ping: () => 'pong' } };\n`,
+    },
+  });
+  try {
+    const r = await cli(other, ['dev', 'server', '--host', '10.0.0.1', '--port', '0']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^plugvisor: PLUGVISOR_HTTP_NOT_LOCAL: [^\n]*"10\.0\.0\.1"\n$/);
+    assert.ok(!existsSync(join(other, 'setup-ran')), 'no plugin was loaded (its setup() did not run)');
+    assert.ok(!existsSync(join(other, '.plugvisor', 'run')), 'no control channel was opened');
+  } finally {
+    removeProject(other);
+  }
+});
+
 test('dev plugin create: each template validates and loads as created', async () => {
   const templates = ['command', 'stateful', 'pooled'];
   const created = await Promise.all(templates.map((template) => cli(dir, ['dev', 'plugin', 'create', `my-${template}`, '--template', template])));

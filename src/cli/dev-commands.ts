@@ -3,6 +3,7 @@
  * HTTP API. (`dev plugin …` lives in dev-plugin-commands.ts.)
  */
 import type { Command } from 'commander';
+import { assertLoopbackAddress } from '../http/local-only.js';
 import { port } from './arguments.js';
 import { clientOptions, withHost, type ClientOptions } from './host-client.js';
 import { badArguments, print, printJson } from './output.js';
@@ -31,6 +32,8 @@ export function registerDevCommands(dev: Command): void {
     .option('--dev-mode', 'development mode (debug logging, development features of the config)')
     .action(async (o: { port: number; host: string; hotReload?: boolean; config: string; devMode?: boolean }, command: Command) => {
       const devMode = o.devMode === true || command.parent?.parent?.opts<{ devMode?: boolean }>().devMode === true;
+      // Refused before the host starts: no plugin is loaded only to be stopped again.
+      assertLoopbackAddress(o.host);
       await runHost({
         config: configGiven(command),
         devMode,

@@ -19,7 +19,7 @@ import { EventStream } from './event-stream.js';
 import { errorResponse } from './http-errors.js';
 import { toJson } from './json.js';
 import { LatencyWindows } from './latency-window.js';
-import { allowedHosts, checkLocalRequest, isLoopbackAddress } from './local-only.js';
+import { allowedHosts, checkLocalRequest, assertLoopbackAddress } from './local-only.js';
 import { createMetrics } from './metrics.js';
 import { commandRoutes } from './routes/commands.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -59,9 +59,7 @@ function listenError(err: unknown, host: string, port: number): unknown {
 
 export async function createDevServer(sup: Supervisor, opts: DevServerOptions): Promise<DevServer> {
   const host = opts.host ?? '127.0.0.1';
-  if (!isLoopbackAddress(host)) {
-    throw new PlugvisorError('PLUGVISOR_HTTP_NOT_LOCAL', `the dev server listens on loopback addresses only (127.0.0.1, ::1, localhost), not ${JSON.stringify(host)}`);
-  }
+  assertLoopbackAddress(host);
   const app = Fastify({
     loggerInstance: sup.log.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),

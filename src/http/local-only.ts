@@ -16,6 +16,13 @@ export function isLoopbackAddress(host: string): boolean {
   return isIP(host) === 4 && host.startsWith('127.');
 }
 
+/** The dev server's listen address: loopback only, else PLUGVISOR_HTTP_NOT_LOCAL. */
+export function assertLoopbackAddress(host: string): void {
+  if (!isLoopbackAddress(host)) {
+    throw new PlugvisorError('PLUGVISOR_HTTP_NOT_LOCAL', `the dev server listens on loopback addresses only (127.0.0.1, ::1, localhost), not ${JSON.stringify(host)}`);
+  }
+}
+
 /** The hosts a request may name: the loopback names, and the address the server listens on. */
 export function allowedHosts(listenHost: string, port: number): Set<string> {
   const names = new Set(LOOPBACK_NAMES);

@@ -92,3 +92,25 @@ test('ctx.log is a pino logger at the host log level, bound to the plugin and it
     assert.deepEqual(await sup.call('logs', 'whoami'), { level: 'fatal', bindings: { name: 'logs', generation }, same: true, info: 'function' });
   }
 });
+
+test('a command called as a method of its commands object sees that object as `this`, in a worker and in a pool', async (t) => {
+  const root = tempDir(t);
+  const index = [
+    'export default {',
+    '  commands: {',
+    '    double(ctx, n) { return n * 2; },',
+    '    quad(ctx, n) { return this.double(ctx, this.double(ctx, n)); },',
+    '  },',
+    '};',
+  ].join('\n');
+  writePlugin(join(root, 'methods'), { 'package.json': { name: 'methods', version: '1.0.0', type: 'module', main: 'index.js' }, 'index.js': index });
+  writePlugin(join(root, 'pooled-methods'), {
+    'package.json': { name: 'pooled-methods', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 1 } } },
+    'index.js': index,
+  });
+  const sup = await startSupervisor(t, { root });
+  await sup.load('methods');
+  await sup.load('pooled-methods');
+  assert.equal(await sup.call('methods', 'quad', 3), 12);
+  assert.equal(await sup.call('pooled-methods', 'quad', 3), 12);
+});

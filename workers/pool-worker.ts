@@ -59,13 +59,14 @@ export default async function runTask(task: PoolTask): Promise<PoolResult> {
     return { ok: false, e: withCode(toWireError(err), 'PLUGVISOR_PLUGIN_LOAD_FAILED'), loadFailed: true };
   }
   if ('probe' in task) return { ok: true, v: shapeOf(loaded.definition) };
-  const command = loaded.definition.commands[task.c];
+  const commands = loaded.definition.commands;
+  const command = commands[task.c];
   if (typeof command !== 'function') {
     return { ok: false, e: withCode(toWireError(new Error(`plugin "${data.plugin}" has no command "${task.c}"`)), 'PLUGVISOR_COMMAND_NOT_FOUND') };
   }
   let value: unknown;
   try {
-    value = await command(loaded.ctx, ...task.a);
+    value = await command.call(commands, loaded.ctx, ...task.a);
   } catch (err) {
     return { ok: false, e: toWireError(err) };
   }

@@ -60,7 +60,8 @@ export class RpcServer {
 
   handle(call: CallMessage, outbox: Outbox<Reply>): void {
     const g = this.#generation;
-    const command = this.#definition.commands[call.c];
+    const commands = this.#definition.commands;
+    const command = commands[call.c];
     if (typeof command !== 'function') {
       const e = Object.assign(new Error(`plugin "${this.#ctx.name}" has no command "${call.c}"`), {
         code: 'PLUGVISOR_COMMAND_NOT_FOUND',
@@ -70,7 +71,8 @@ export class RpcServer {
     }
     let result: unknown;
     try {
-      result = command(this.#ctx, ...call.a);
+      // Called as a method of its object, as `commands.quad(…)` would be: `this.double(…)` works.
+      result = command.call(commands, this.#ctx, ...call.a);
     } catch (err) {
       outbox.push({ t: 'err', id: call.id, g, e: toWireError(err) });
       return;

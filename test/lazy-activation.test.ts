@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { assertError, rejectionOf } from './expect.js';
-import { copyFixture, startSupervisor, tempDir } from './helpers.js';
+import { copyFixture, startSupervisor, tempDir, writePlugin } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
 
 interface Hello {
@@ -147,4 +147,21 @@ test('a first call during the pause to a lazy plugin whose new version cannot st
   assertError(await rejectionOf(first), 'PLUGVISOR_SETUP_FAILED', '2.0.0 cannot start');
   assert.deepEqual(await sup.call('busy', 'get'), { version: '1.1.0', count: 0 });
   assert.equal(sup.info('lazy').version, '2.0.0');
+});
+
+test("a lazy plugin's first call to a name its commands object only inherits (toString, constructor) fails with PLUGVISOR_COMMAND_NOT_FOUND", async (t) => {
+  const root = tempDir(t);
+  writePlugin(join(root, 'lazy-names'), {
+    'package.json': { name: 'lazy-names', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { activation: 'lazy' } },
+    'index.js': 'export default { commands: { a: () => 1 } };\n',
+  });
+  const sup = await startSupervisor(t, { root });
+  await sup.load('lazy-names');
+  // The first calls reach the worker before the host knows the plugin's commands.
+  const [toString, constructor] = await Promise.allSettled([sup.call('lazy-names', 'toString'), sup.call('lazy-names', 'constructor')]);
+  for (const settled of [toString, constructor]) {
+    assert.equal(settled.status, 'rejected', JSON.stringify(settled));
+    assertError((settled as PromiseRejectedResult).reason, 'PLUGVISOR_COMMAND_NOT_FOUND');
+  }
+  assert.equal(await sup.call('lazy-names', 'a'), 1);
 });

@@ -60,7 +60,7 @@ export default async function runTask(task: PoolTask): Promise<PoolResult> {
   }
   if ('probe' in task) return { ok: true, v: shapeOf(loaded.definition) };
   const commands = loaded.definition.commands;
-  const command = commands[task.c];
+  const command = Object.hasOwn(commands, task.c) ? commands[task.c] : undefined;
   if (typeof command !== 'function') {
     return { ok: false, e: withCode(toWireError(new Error(`plugin "${data.plugin}" has no command "${task.c}"`)), 'PLUGVISOR_COMMAND_NOT_FOUND') };
   }

@@ -61,7 +61,9 @@ export class RpcServer {
   handle(call: CallMessage, outbox: Outbox<Reply>): void {
     const g = this.#generation;
     const commands = this.#definition.commands;
-    const command = commands[call.c];
+    // Own properties only: a lazy plugin's first calls arrive before the host knows its commands,
+    // and `toString` or `constructor` must not reach Object.prototype's.
+    const command = Object.hasOwn(commands, call.c) ? commands[call.c] : undefined;
     if (typeof command !== 'function') {
       const e = Object.assign(new Error(`plugin "${this.#ctx.name}" has no command "${call.c}"`), {
         code: 'PLUGVISOR_COMMAND_NOT_FOUND',

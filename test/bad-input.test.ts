@@ -108,6 +108,20 @@ test('a default export without commands: PLUGVISOR_PLUGIN_INVALID naming the ent
   assert.deepEqual(loadedNames(sup), []);
 });
 
+test('commands that are an array or a class instance (its methods on the prototype): PLUGVISOR_PLUGIN_INVALID naming the entry file', async (t) => {
+  const root = tempDir(t);
+  const entries = {
+    'array-commands': 'export default { commands: [() => 1] };\n',
+    'class-commands': 'class Commands { get() { return 1; } }\nexport default { commands: new Commands() };\n',
+  };
+  const sup = await startSupervisor(t, { root });
+  for (const [name, index] of Object.entries(entries)) {
+    const dir = writePlugin(join(root, name), { 'package.json': { name, version: '1.0.0', type: 'module', main: 'index.js' }, 'index.js': index });
+    assertError(await rejectionOf(sup.load(dir)), 'PLUGVISOR_PLUGIN_INVALID', join(dir, 'index.js'), '"commands" must be');
+  }
+  assert.deepEqual(loadedNames(sup), []);
+});
+
 test('a syntax error: PLUGVISOR_COMPILE_FAILED naming file:line', async (t) => {
   const sup = await startSupervisor(t);
   const err = await rejectionOf(sup.load('test/fixtures/syntax-error'));

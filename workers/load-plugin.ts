@@ -45,7 +45,13 @@ export function checkShape(value: unknown, entryFile: string): PluginDefinition 
   const def = value as Record<string, unknown>;
   const commands = def['commands'];
   if (commands === undefined) fail('the default export has no "commands"');
-  if (commands === null || typeof commands !== 'object') fail('"commands" must be an object of functions');
+  if (commands === null || typeof commands !== 'object' || Array.isArray(commands)) fail('"commands" must be an object of functions');
+  // A class instance's methods are on its prototype, where the commands are not looked for: it would
+  // load with none. A module namespace (`import * as commands`) has a null prototype and is fine.
+  const proto = Object.getPrototypeOf(commands) as { constructor?: { name?: string } } | null;
+  if (proto !== null && proto !== Object.prototype) {
+    fail(`"commands" must be a plain object of functions, not an instance of ${proto.constructor?.name || 'a class'} (its methods are on the prototype)`);
+  }
   for (const [name, fn] of Object.entries(commands as object)) {
     if (typeof fn !== 'function') fail(`command "${name}" must be a function, got ${typeof fn}`);
   }

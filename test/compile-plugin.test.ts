@@ -226,3 +226,17 @@ test('the host\'s conditions are read from its flags and NODE_OPTIONS, in both s
   assert.deepEqual(hostConditions(['-C', 'development', '--conditions=edge', '--inspect'], '--conditions custom -C=edge'), ['custom', 'edge', 'development']);
   assert.deepEqual(hostConditions([], ''), []);
 });
+
+test("a JSON file of an npm package imported with { type: 'json' } keeps its import attribute", async (t) => {
+  const { sup } = await loadWritten(t, 'json-attr', {
+    'package.json': { name: 'json-attr', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': [
+      "import data from 'json-dep/data.json' with { type: 'json' };",
+      "import manifest from 'json-dep/package.json' with { type: 'json' };",
+      'export default { commands: { read: () => ({ data, version: manifest.version }) } };',
+    ].join('\n'),
+    'node_modules/json-dep/package.json': { name: 'json-dep', version: '3.1.4' },
+    'node_modules/json-dep/data.json': { answer: 42 },
+  });
+  assert.deepEqual(await sup.call('json-attr', 'read'), { data: { answer: 42 }, version: '3.1.4' });
+});

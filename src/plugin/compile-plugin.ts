@@ -52,9 +52,15 @@ export interface CompileOptions {
   stableOutput?: boolean;
 }
 
+/**
+ * The oldest Node plugvisor runs on (engines.node). Not 'node20': for 20.0 esbuild drops the import
+ * attributes of an external import (`with { type: 'json' }` of a package's JSON), which Node requires.
+ */
+const TARGET = 'node20.19';
+
 /** What else a cached output depends on: the compiler, plugvisor (the shims) and the host's conditions. */
 function optionsKey(conditions: readonly string[]): string {
-  const options = { esbuild: esbuildVersion, plugvisor: PLUGVISOR_VERSION, target: 'node20', format: 'esm', conditions, v: 2 };
+  const options = { esbuild: esbuildVersion, plugvisor: PLUGVISOR_VERSION, target: TARGET, format: 'esm', conditions, v: 2 };
   return createHash('sha256').update(JSON.stringify(options)).digest('hex').slice(0, 16);
 }
 
@@ -107,7 +113,7 @@ async function bundle(pluginName: string, entryFile: string, outfile: string, co
       write: false,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: TARGET,
       sourcemap: 'inline',
       sourcesContent: true,
       metafile: true,

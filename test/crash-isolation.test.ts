@@ -359,3 +359,20 @@ test('a worker or pool thread dying of `throw null` or `throw undefined` fails i
     }
   }
 });
+
+test('a call answered just before its worker dies of an uncaught error keeps its answer', async (t) => {
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'answers-then-dies', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { restart: { maxRestarts: 100, windowSeconds: 60, backoffInitialMs: 0 } } },
+    // The reply is posted before the timer's throw ends the thread.
+    'index.js': 'export default { commands: { last: () => { queueMicrotask(() => queueMicrotask(() => { throw new Error("right after"); })); return "answered"; } } };',
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  for (let i = 0; i < 20; i++) {
+    const restarted = nextEvent(sup, 'restart', 'answers-then-dies');
+    // The uncaught error travels on a port of its own and can overtake the reply: failing the call
+    // as crashed then would report an answered call as lost.
+    assert.equal(await sup.call('answers-then-dies', 'last'), 'answered');
+    await restarted;
+  }
+});

@@ -209,13 +209,17 @@ export class WorkerTransport {
       } catch { /* malformed: a t of ours without the fields */ }
       if (!routed) this.#options.onStrayMessage?.(msg);
     });
+    // The death is reported at 'exit', not at 'error': Node delivers a worker's uncaught error on
+    // a port of its own, which can overtake replies the worker posted just before it, and only
+    // drains those replies when the thread has ended. Answered calls must not fail as crashed.
+    let death: WorkerDeath | undefined;
     this.#worker.on('error', (thrown: unknown) => {
       const err = asError(thrown);
       this.#lastError = err;
-      this.#die({ reason: err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom' : 'uncaught', error: err });
+      death ??= { reason: err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom' : 'uncaught', error: err };
     });
     this.#worker.on('exit', (exitCode) => {
-      this.#die({ reason: 'exit', exitCode });
+      this.#die(death ?? { reason: 'exit', exitCode });
     });
   }
 

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CliProcess, cli, cliJson, createProject, removeProject, startHost } from './cli-helpers.js';
@@ -185,12 +186,26 @@ test('debug-watcher --test-events: the watcher sees a touch, maps it to its plug
   const text = await cli(dir, ['plugins', 'debug-watcher', '--test-events', '--plugin', 'my-stateful']);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^my-stateful: plugins\/my-stateful\/index\.ts, plugins\/my-stateful\/package\.json$/m);
-  assert.match(text.stdout, /the watcher saw "change" [\d.]+ ms after the touch, mapped to my-stateful; the content did not change, so nothing was reloaded/);
+  // "add" when the watcher's scan of files an earlier test created is still under way at the touch.
+  assert.match(text.stdout, /the watcher saw "(change|add)" [\d.]+ ms after the touch, mapped to my-stateful; the content did not change, so nothing was reloaded/);
   const json = await cliJson(dir, ['plugins', 'debug-watcher', '--test-events', '--file', join(dir, 'plugins', 'my-command', 'package.json')]);
   assert.equal(json.test.seen, true);
   assert.deepEqual(json.test.plugins, ['my-command']);
   assert.equal(json.test.matchesPatterns, true);
   assert.equal((await cliJson(dir, ['plugins', 'info', 'my-stateful'])).reloadCount, before);
+  // A file outside the project and every plugin's folder is not touched.
+  const elsewhere = mkdtempSync(join(tmpdir(), 'plugvisor-elsewhere-'));
+  try {
+    const outside = join(elsewhere, 'elsewhere.txt');
+    writeFileSync(outside, 'x');
+    const mtime = statSync(outside).mtimeMs;
+    const refused = await cli(dir, ['plugins', 'debug-watcher', '--test-events', '--file', outside]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /^plugvisor: PLUGVISOR_BAD_ARGUMENTS: .*outside the project/);
+    assert.equal(statSync(outside).mtimeMs, mtime);
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
 });
 
 test('with the host watching, a save reloads the plugin and plugins dev follows the host\'s watcher', async () => {

@@ -106,6 +106,7 @@ test('bad arguments: exit 2 and one line naming PLUGVISOR_BAD_ARGUMENTS', async 
     cli(dir, ['dev', 'plugin', 'monitor', 'counter', '--count', '0']),
     cli(dir, ['plugins', 'profile', 'counter', '--runs', '0']),
     cli(dir, ['plugins', 'dev', 'counter', '--count', '0']),
+    cli(dir, ['plugins', 'debug-watcher', '--test-events', '--timeout', '0']),
   ]);
   for (const r of results) {
     assert.equal(r.code, 2, r.stderr);

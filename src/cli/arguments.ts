@@ -1,14 +1,7 @@
 /** How command-line values become values: numbers checked, call arguments parsed as JSON. */
 import { InvalidArgumentError } from 'commander';
 
-/** A bound that may be zero (`--timeout`). */
-export function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
-}
-
-/** A count or a period (`--count`, `--runs`, `--interval`): 0 would do nothing, silently one, or spin. */
+/** A count, a period or a bound (`--count`, `--runs`, `--interval`, `--timeout`): 0 would do nothing, silently one, spin, or give up at once. */
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');

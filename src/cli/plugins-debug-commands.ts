@@ -4,7 +4,7 @@
  */
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { nonNegativeInt, positiveInt } from './arguments.js';
+import { positiveInt } from './arguments.js';
 import type { Diagnosis, DiagnosisCheck } from '../diagnose/diagnose-plugin.js';
 import type { WatcherReport } from '../diagnose/test-watcher.js';
 import type { DevWatchEvent } from '../control/plugin-watches.js';
@@ -57,7 +57,7 @@ export function registerPluginsDebugCommands(plugins: Command): void {
     .option('--test-events', 'touch a file (mtime only) and report the watcher\'s events')
     .option('--plugin <name>', 'touch this plugin\'s entry file (default: the first loaded plugin)')
     .option('--file <path>', 'touch this file instead (relative to the current folder)')
-    .option('--timeout <ms>', 'how long to wait for an event', nonNegativeInt, 3000))
+    .option('--timeout <ms>', 'how long to wait for an event', positiveInt, 3000))
     .action(async (o: ClientOptions & { testEvents?: boolean; plugin?: string; file?: string; timeout: number }) => {
       const report = await withHost(o, (c) => c.request('watcher', {
         testEvents: o.testEvents === true,

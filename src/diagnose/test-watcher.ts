@@ -129,12 +129,22 @@ function targetFile(sup: Supervisor, options: WatcherTestOptions): string {
   if (options.file !== undefined) {
     const file = resolve(sup.root, options.file);
     if (!existsSync(file)) throw new PlugvisorError('PLUGVISOR_BAD_ARGUMENTS', `${file} does not exist: nothing to touch`, { file });
+    // The touch changes the file's modified time: only files this host could watch.
+    const folders = [sup.root, ...sup.list().map((p) => p.path)];
+    if (file !== sup.config.file && !folders.some((dir) => within(dir, file))) {
+      throw new PlugvisorError('PLUGVISOR_BAD_ARGUMENTS', `${file} is outside the project (${sup.root}) and every loaded plugin's folder: not touched`, { file });
+    }
     return file;
   }
   const plugin = options.plugin ?? sup.list()[0]?.name;
   if (plugin !== undefined) return sup.info(plugin).entry;
   if (sup.config.file !== undefined && existsSync(sup.config.file)) return sup.config.file;
   throw new PlugvisorError('PLUGVISOR_BAD_ARGUMENTS', 'no plugin is loaded and no config file exists: pass --file to choose a file to touch');
+}
+
+function within(dir: string, file: string): boolean {
+  const rel = relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 function delay(ms: number): Promise<void> {

@@ -486,10 +486,8 @@ async function swap(ctx: ReloadContext, slots: Slot[]): Promise<void> {
   // the host stops meanwhile): a start that fails after a commit would roll back a group whose new
   // worker or pool already serves (the rollback ends it, and the route then points at a dead worker).
   const lazy = slots.filter((s) => s.old === undefined && s.pool === undefined && !s.starts);
-  for (const slot of lazy) {
-    if (slot.worker !== undefined) continue;
-    await step('start', () => slot.runtime.replaceBuild(slot.build!));
-  }
+  const [workers, pools] = [lazy.filter((s) => s.worker !== undefined), lazy.filter((s) => s.worker === undefined)];
+  for (const slot of pools) await step('start', () => slot.runtime.replaceBuild(slot.build!));
   for (const slot of slots) {
     const pool = slot.pool;
     if (pool !== undefined) {
@@ -504,7 +502,6 @@ async function swap(ctx: ReloadContext, slots: Slot[]): Promise<void> {
   // to the old ones, which end with the reload). All take their new code before any starts: a
   // start asks a lazy dependency in the group to start, which waits until the reload lets it go.
   // Its start failing fails its calls, as any first start does, not the reload (already committed).
-  const workers = lazy.filter((s) => s.worker !== undefined);
   await Promise.all(workers.map(async (slot) => {
     await slot.next?.terminate();
     slot.next = undefined;

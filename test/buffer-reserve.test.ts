@@ -5,14 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { PluginContext, PluginDefinition, PluginProxies } from '../src/protocol/plugin-definition.js';
 import type { StateImage } from '../src/protocol/state-image.js';
 import { BufferReserve, OUT_OF_LINE_MIN_BYTES, topLevelViewSizes } from '../workers/buffer-reserve.js';
-import { createControlHandlers, Transfer } from '../workers/control-handlers.js';
-import { RpcServer } from '../workers/rpc-server.js';
-import { ServedPorts } from '../workers/served-ports.js';
+import { Transfer } from '../workers/control-handlers.js';
 import { decodeState, encodeState } from '../workers/state-codec.js';
 import { StateTracker } from '../workers/state-tracker.js';
+import { handlersFor } from './worker-handlers.js';
 
 const LARGE = 8 * 1024 * 1024; // diffed by a delta, not sent whole
 const MEDIUM = 64 * 1024;
@@ -79,22 +77,10 @@ test('a pre-copy reserves for the views a delta sends whole, without marking the
   assert.equal(reserve.bytes, MEDIUM, 'in one of the reserved buffers');
 });
 
-function handlersFor(state: unknown): { handlers: ReturnType<typeof createControlHandlers>; reserve: BufferReserve } {
-  const definition: PluginDefinition = { commands: {} };
-  const ctx = { name: 'p', version: '1.0.0', state: undefined, config: {}, log: undefined, plugins: {} } as unknown as PluginContext & { plugins: PluginProxies };
-  const tracker = new StateTracker();
-  tracker.install(ctx);
-  (ctx as { state: unknown }).state = state;
-  const server = new RpcServer(definition, ctx, 1);
-  const reserve = new BufferReserve();
-  const handlers = createControlHandlers({ definition, tracker, ctx, server, served: new ServedPorts(server), reserve });
-  return { handlers, reserve };
-}
-
 test('the reserve request holds buffers until the detach, which uses them and drops what it did not', async () => {
   const state = { samples: new Float64Array(MEDIUM / 8).fill(1.5), also: new Uint8Array(2 * MEDIUM) };
   const { handlers, reserve } = handlersFor(state);
-  await handlers.reserve(null);
+  await handlers.reserve({});
   assert.equal(reserve.bytes, 3 * MEDIUM);
   state.also = new Uint8Array(MEDIUM / 2); // changed size after the reserve: its buffer goes unused
   const answer = await handlers.detach({ state: 'image' });
@@ -106,11 +92,11 @@ test('the reserve request holds buffers until the detach, which uses them and dr
 
 test('a rollback (resume) drops the reserve of a full copy and of a delta', async () => {
   const { handlers, reserve } = handlersFor({ samples: new Float64Array(MEDIUM / 8) });
-  await handlers.reserve(null);
+  await handlers.reserve({});
   assert.equal(reserve.bytes, MEDIUM);
   await handlers.resume(null);
   assert.equal(reserve.bytes, 0);
-  await handlers.precopy(null);
+  await handlers.precopy({});
   assert.equal(reserve.bytes, MEDIUM);
   await handlers.resume(null);
   assert.equal(reserve.bytes, 0);

@@ -124,3 +124,28 @@ test('delta transfer: a typed array written in place crosses as the changed rang
     assert.ok(r.stateBytes <= HOT * 512 + 1024, `the pause carries the changed ranges only (${r.stateBytes} bytes)`);
   }
 });
+
+test('an old worker that dies after its pre-copy: the reload goes on with the restarted worker and its state', async (t) => {
+  const pkg = (version: string) => ({ name: 'brittle', version, type: 'module', main: 'index.js', plugvisor: { stateTransfer: 'delta' } });
+  // node:v8 serialise reads getters: once armed, the pre-copy ends the worker just after answering.
+  const code = (version: string) => `export default {
+    state: () => ({ count: 0, get boom() { if (globalThis.armed) setTimeout(() => process.exit(9), 0); return 0; } }),
+    commands: { inc(ctx) { return ++ctx.state.count; }, arm() { globalThis.armed = true; return true; }, v: () => '${version}' },
+  };`;
+  const dir = writePlugin(tempDir(t), { 'package.json': pkg('1.0.0'), 'index.js': code('1.0.0') });
+  const sup = await startSupervisor(t);
+  await sup.load(dir);
+  await sup.call('brittle', 'arm');
+  const restarted = new Promise((resolve) => sup.once('restart', resolve));
+  writePlugin(dir, { 'package.json': pkg('1.1.0'), 'index.js': code('1.1.0') });
+  const r = await sup.reload('brittle');
+  await restarted;
+  // The restarted worker was not the one the handoff channel went to before the pause: its state
+  // (a fresh one, from state()) crossed whole on a channel of its own.
+  assert.equal(r.ok, true, `${r.error?.step}: ${r.error?.message}`);
+  assert.equal(await sup.call('brittle', 'v'), '1.1.0');
+  assert.equal(await sup.call('brittle', 'inc'), 1);
+  const again = await sup.reload('brittle');
+  assert.equal(again.ok, true, again.error?.message);
+  assert.equal(await sup.call('brittle', 'inc'), 2);
+});

@@ -64,10 +64,11 @@ export interface ControlOps {
   activate: {
     /**
      * state: a full snapshot; delta: changes to apply to the staged pre-copy (see stage);
-     * handoff: the port on which the old worker posts { state } or { delta } (see detach).
+     * handoff: the port on which the old worker posts { state } or { delta } (see detach), or
+     * "staged": the one that came with stage.
      * health: run health() once setup() is done and report it (one round trip less in a reload's pause).
      */
-    req: { state?: StateImage; delta?: StateImage; handoff?: MessagePort; fromVersion?: string; peers: PeerWiring[]; health?: boolean };
+    req: { state?: StateImage; delta?: StateImage; handoff?: MessagePort | 'staged'; fromVersion?: string; peers: PeerWiring[]; health?: boolean };
     res: { restoredState: boolean; health?: HealthReport; healthMs?: number };
   };
   ping: { req: null; res: null };
@@ -77,15 +78,22 @@ export interface ControlOps {
   /** Serialise ctx.state with node:v8, plain (what state files hold). */
   snapshot: { req: null; res: Uint8Array };
   dispose: { req: null; res: null };
-  /** Delta transfer, old worker: start tracking changes and return the full state. */
-  precopy: { req: null; res: StateImage };
+  /**
+   * Delta transfer, old worker: start tracking changes and return the full state. handoff: the
+   * port the next detach posts on (see detach), given before the pause; dropped by resume.
+   */
+  precopy: { req: { handoff?: MessagePort }; res: StateImage };
   /**
    * Full transfer, old worker, before the pause: allocate (and touch) the buffers the snapshot will
-   * copy the state's large typed arrays into. Released by detach or resume.
+   * copy the state's large typed arrays into, and keep `handoff` as precopy does. Released by
+   * detach or resume.
    */
-  reserve: { req: null; res: null };
-  /** Delta transfer, new worker: keep the pre-copied state until activate brings the delta. */
-  stage: { req: { state: StateImage }; res: null };
+  reserve: { req: { handoff?: MessagePort }; res: null };
+  /**
+   * Delta transfer, new worker: keep the pre-copied state until activate brings the delta, and the
+   * port the delta will come on (activate's handoff "staged").
+   */
+  stage: { req: { state: StateImage; handoff?: MessagePort }; res: null };
   /**
    * Freeze for a reload: hold dependents' channels, finish running commands, serialise the state
    * and release the client channels. `state`: what to hand over — "image" a full snapshot,
@@ -93,8 +101,11 @@ export interface ControlOps {
    * a plain node:v8 snapshot (to keep on disk), "none" nothing.
    */
   detach: {
-    /** handoff: post the HandedState there (to the new worker, see activate) rather than in the answer. */
-    req: { state: 'image' | 'delta' | 'portable' | 'none'; handoff?: MessagePort };
+    /**
+     * handoff: post the HandedState there (to the new worker, see activate) rather than in the
+     * answer; "prepared": on the port that came with precopy or reserve.
+     */
+    req: { state: 'image' | 'delta' | 'portable' | 'none'; handoff?: MessagePort | 'prepared' };
     res: HandedState & { ports: MessagePort[]; snapshotMs: number; stateBytes: number };
   };
   /** The reload rolled back: serve the held channels again. */

@@ -32,7 +32,7 @@
  * Dependency channels are not moved: every dependent of a reloaded plugin is reloaded in the same
  * transaction and gets new channels to the new version, so nothing is in flight on the old ones.
  */
-import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import semver from 'semver';
 import { topologicalOrder } from '../dependency-graph.js';
@@ -104,8 +104,16 @@ interface Slot {
   backupFile?: string;
   /** A detach request the transaction stopped waiting for (reload.timeout). */
   pendingDetach?: Promise<ControlOps['detach']['res']>;
-  /** The new worker's end of the channel the old worker posts the state on. */
-  handoff?: MessagePort;
+  /**
+   * The new worker's end of the channel the old worker posts the state on, for the activation: on
+   * the host, or "staged" (the new worker has it). Set by detach.
+   */
+  handoff?: MessagePort | 'staged';
+  /**
+   * The handoff channel made before the pause (precopy): `to` got the old end; the new end is on
+   * the host (full transfer) or went with stage. Detach uses it when `to` is still the running worker.
+   */
+  preparedHandoff?: { to: WorkerTransport; newEnd: MessagePort | 'staged' };
   /** Activation started before the detach answered (see detach); resolves with health()'s time. */
   activation?: Promise<number>;
   /** Client channels already posted to the new worker (transfer): a rollback takes them back. */
@@ -326,14 +334,22 @@ async function precopy(ctx: ReloadContext, slots: Slot[]): Promise<void> {
     const current = slot.worker?.transport;
     if (current === undefined || !current.alive || slot.worker!.status !== 'serving') continue;
     slot.prepared = current;
+    // The handoff channel is handed out now, not with detach and activate in the pause: a port in a
+    // request costs the receiving thread 0.2-0.5 ms to take in (measured in the old worker, Node 20,
+    // 2 vCPUs), and the new worker's could hold the state up as long again.
+    const { port1, port2 } = new MessageChannel();
     if (slot.build!.manifest.stateTransfer !== 'delta') {
-      await step('precopy', () => current.control('reserve', null, ctx.timeoutMs));
+      // The new end stays on the host until the activation: a rollback can then still read a full
+      // snapshot out of it, should the old worker die after handing it over.
+      slot.preparedHandoff = { to: current, newEnd: port2 };
+      await step('precopy', () => current.control('reserve', { handoff: port1 }, ctx.timeoutMs, [port1]));
       continue;
     }
     slot.tracking = true;
-    const state = await step('precopy', () => current.control('precopy', null, ctx.timeoutMs).catch(notSerializable(slot, 'precopy')));
+    const state = await step('precopy', () => current.control('precopy', { handoff: port1 }, ctx.timeoutMs, [port1]).catch(notSerializable(slot, 'precopy')));
     slot.precopyBytes = imageSize(state);
-    await step('precopy', () => slot.next!.control('stage', { state }, ctx.timeoutMs, imageTransferList(state)));
+    await step('precopy', () => slot.next!.control('stage', { state, handoff: port2 }, ctx.timeoutMs, [...imageTransferList(state), port2]));
+    slot.preparedHandoff = { to: current, newEnd: 'staged' };
   }
 }
 
@@ -360,8 +376,12 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[], acti
     // Kept on disk (reload --backup-state): plain node:v8, readable without plugvisor, and through
     // the host. Otherwise the old worker posts the state straight to the new one.
     const state = slot.tracking ? 'delta' : ctx.backupBefore !== undefined ? 'portable' : 'image';
-    const channel = ctx.backupBefore === undefined ? new MessageChannel() : undefined;
-    slot.handoff = channel?.port2;
+    // The channel made before the pause, unless the worker it went to is no longer the one running.
+    const prepared = slot.preparedHandoff?.to === old ? slot.preparedHandoff : undefined;
+    if (prepared === undefined && slot.preparedHandoff?.newEnd instanceof MessagePort) slot.preparedHandoff.newEnd.close();
+    const channel = ctx.backupBefore === undefined && prepared === undefined ? new MessageChannel() : undefined;
+    slot.handoff = prepared?.newEnd ?? channel?.port2;
+    slot.preparedHandoff = undefined;
     slot.detached = true;
     const t0 = performance.now();
     let drainedAt: number | undefined;
@@ -372,11 +392,12 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[], acti
     // still waiting for commands short; the rollback then still collects the answer, which carries
     // the client channels if the worker got that far. The request's own bound only catches a
     // worker that answers neither.
-    const answer = old.control('detach', { state, handoff: channel?.port1 }, busyBound(ctx, slot), channel === undefined ? undefined : [channel.port1]);
+    const handoff = prepared !== undefined ? 'prepared' : channel?.port1;
+    const answer = old.control('detach', { state, handoff }, busyBound(ctx, slot), channel === undefined ? undefined : [channel.port1]);
     slot.pendingDetach = answer;
     // The first plugin to activate (usually the last one detached: dependencies come last) can have
     // its new worker waiting for the state while the old one serialises it, off the host's way.
-    if (slot === firstToActivate && channel !== undefined) {
+    if (slot === firstToActivate && slot.handoff !== undefined) {
       const activation = activateSlot(ctx, slot, activationTargets(slots));
       activation.catch(() => undefined);
       slot.activation = activation;
@@ -539,11 +560,13 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
   for (const slot of slots) {
     // A state the old worker handed over but no new worker took: kept for a restart, should the old
     // worker have died (a full snapshot only; a delta means nothing without its pre-copy).
-    if (slot.handoff !== undefined) {
-      slot.snapshot ??= (receiveMessageOnPort(slot.handoff)?.message as HandedState | undefined)?.state;
-      slot.handoff.close();
-      slot.handoff = undefined;
+    const handoff = slot.handoff ?? slot.preparedHandoff?.newEnd;
+    if (handoff instanceof MessagePort) {
+      slot.snapshot ??= (receiveMessageOnPort(handoff)?.message as HandedState | undefined)?.state;
+      handoff.close();
     }
+    slot.handoff = undefined;
+    slot.preparedHandoff = undefined;
     // Before the pause there is no `old`, but the precopy may have reached the running worker.
     const old = slot.old ?? slot.prepared;
     if (old !== undefined && old.alive) {

@@ -9,7 +9,7 @@
  * Every pending call remembers the worker generation it was sent to: a reply from any other
  * generation is late (its worker was replaced) and is dropped and counted, never matched.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { PlugvisorError, type ErrorCode } from '../errors.js';
 import { CallTable, type PendingCall } from '../protocol/call-table.js';
@@ -66,8 +66,8 @@ export interface ActivateOptions {
   state?: StateImage;
   /** Delta transfer: the changes to apply to the state staged in the worker. */
   delta?: StateImage;
-  /** The state comes from the old worker over this port instead (see the detach operation)... */
-  handoff?: MessagePort;
+  /** The state comes from the old worker over this port instead (see the detach operation), or the one staged in the worker... */
+  handoff?: MessagePort | 'staged';
   /** ...which may take it this long (ms) on top of the activation's own bound. */
   handoffWithinMs?: number;
   /** The version the state comes from, for migrate(). */
@@ -381,7 +381,7 @@ export class PluginRuntime implements ManagedPlugin {
     const timeoutMs = this.#hooks.startTimeoutMs + (healthWithinMs ?? 0) + (handoff === undefined ? 0 : handoffWithinMs ?? 0);
     try {
       const transfer = [...peers.map((p) => p.port), ...[state, delta].flatMap((image) => (image === undefined ? [] : imageTransferList(image)))];
-      if (handoff !== undefined) transfer.push(handoff);
+      if (handoff instanceof MessagePort) transfer.push(handoff);
       return await transport.control('activate', { state, delta, handoff, fromVersion, peers, health }, timeoutMs, transfer);
     } catch (err) {
       // Channels the request never carried would stay served by the dependencies (closing one

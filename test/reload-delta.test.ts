@@ -128,8 +128,11 @@ test('delta transfer: a typed array written in place crosses as the changed rang
 test('an old worker that dies after its pre-copy: the reload goes on with the restarted worker and its state', async (t) => {
   const pkg = (version: string) => ({ name: 'brittle', version, type: 'module', main: 'index.js', plugvisor: { stateTransfer: 'delta' } });
   // node:v8 serialise reads getters: once armed, the pre-copy ends the worker just after answering.
-  const code = (version: string) => `export default {
-    state: () => ({ count: 0, get boom() { if (globalThis.armed) setTimeout(() => process.exit(9), 0); return 0; } }),
+  // The records make the new worker's staging of that copy take long enough (tens of ms) for the
+  // host to see the exit and restart the plugin before the pause.
+  const code = (version: string) => `const records = Array.from({ length: 100000 }, (_, i) => ({ i, name: 'record ' + i }));
+  export default {
+    state: () => ({ count: 0, get boom() { if (globalThis.armed) { setTimeout(() => process.exit(9), 0); return records; } return 0; } }),
     commands: { inc(ctx) { return ++ctx.state.count; }, arm() { globalThis.armed = true; return true; }, v: () => '${version}' },
   };`;
   const dir = writePlugin(tempDir(t), { 'package.json': pkg('1.0.0'), 'index.js': code('1.0.0') });

@@ -376,3 +376,43 @@ test('a lazy dependent that comes up while the reload prepares, whose new versio
   assert.deepEqual(await sup.call('app', 'viaDependency', 'lib', 'get'), { version: '1.0.1', count: 0 });
   assert.deepEqual(listed(sup), [['app', '1.1.0', 'serving'], ['lib', '1.0.1', 'serving']]);
 });
+
+test('delta transfer: a plugin reloaded with its dependent, its own dependency staying, keeps its state and every channel under load', async (t) => {
+  const root = tempDir(t);
+  const dirs = {
+    base: writeVersioned(join(root, 'base'), { version: '1.0.0', name: 'base' }),
+    mid: writeVersioned(join(root, 'mid'), { version: '1.0.0', name: 'mid', dependsOn: { base: '^1.0.0' }, stateTransfer: 'delta' }),
+    top: writeVersioned(join(root, 'top'), { version: '1.0.0', name: 'top', dependsOn: { mid: '^1.0.0' }, stateTransfer: 'delta' }),
+  };
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', plugins: [{ path: dirs.base }, { path: dirs.mid }, { path: dirs.top }] } });
+  let running = true;
+  let midIncs = 0;
+  let chained = 0;
+  const callers = [
+    (async () => {
+      while (running) {
+        const answers = await Promise.all(Array.from({ length: 4 }, () => sup.call('mid', 'inc') as Promise<Answer>));
+        midIncs += answers.length;
+      }
+    })(),
+    (async () => {
+      while (running) {
+        // top -> mid -> base: the channel from mid's new worker to base is opened before the pause.
+        const answers = await Promise.all(Array.from({ length: 4 }, () => sup.call('top', 'viaDependency', 'mid', 'viaDependency', 'base', 'inc') as Promise<Answer>));
+        for (const a of answers) assert.equal(a.version, '1.0.0');
+        chained += answers.length;
+      }
+    })(),
+  ];
+  for (let i = 1; i <= 5; i++) {
+    writeVersioned(dirs.mid, { version: `1.0.${i}`, name: 'mid', dependsOn: { base: '^1.0.0' }, stateTransfer: 'delta' });
+    const r = await sup.reload('mid');
+    assert.equal(r.ok, true, `${r.error?.step}: ${r.error?.message}`);
+    assert.deepEqual(r.reloaded, ['mid', 'top']);
+  }
+  running = false;
+  await Promise.all(callers);
+  assert.deepEqual(await sup.call('mid', 'get'), { version: '1.0.5', count: midIncs });
+  assert.deepEqual(await sup.call('base', 'get'), { version: '1.0.0', count: chained });
+  assert.ok(midIncs > 0 && chained > 0);
+});

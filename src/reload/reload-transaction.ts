@@ -45,7 +45,7 @@ import type { WorkerTransport } from '../runtime/worker-transport.js';
 import { settlesWithin } from '../settles-within.js';
 import { imageSize, imageTransferList, type StateImage } from '../protocol/state-image.js';
 import { PhaseClock } from './phase-clock.js';
-import type { ControlOps, HandedState } from '../protocol/messages.js';
+import type { ControlOps, HandedState, PeerWiring } from '../protocol/messages.js';
 import type { ReloadResult, ReloadStep } from './reload-result.js';
 
 export interface ReloadContext {
@@ -152,8 +152,9 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
       await spawn(slots);
     });
     if (ctx.backupBefore === undefined) await clock.time('precopy', () => precopy(ctx, slots));
-    // A restart that began meanwhile ends first: it would adopt its worker inside the pause.
-    while (slots.some((s) => s.worker?.startUnderWay === true)) await Promise.all(slots.map((s) => s.worker?.startSettled()));
+    const early = await clock.time('precopy', () => wireFirstActivation(slots, order));
+    // Nothing awaited from here to the pause: the first activation's check still holds at its start.
+    armFirstActivation(ctx, slots, order, early);
     pausedAt = performance.now();
     for (const slot of slots) {
       slot.starts = startsWithReload(slot) && slot.next !== undefined;
@@ -348,9 +349,67 @@ async function precopy(ctx: ReloadContext, slots: Slot[]): Promise<void> {
     slot.tracking = true;
     const state = await step('precopy', () => current.control('precopy', { handoff: port1 }, ctx.timeoutMs, [port1]).catch(notSerializable(slot, 'precopy')));
     slot.precopyBytes = imageSize(state);
-    await step('precopy', () => slot.next!.control('stage', { state, handoff: port2 }, ctx.timeoutMs, [...imageTransferList(state), port2]));
-    slot.preparedHandoff = { to: current, newEnd: 'staged' };
+    const stage = (handoff?: MessagePort): Promise<null> => slot.next!.control('stage', { state, handoff }, ctx.timeoutMs, [...imageTransferList(state), ...(handoff === undefined ? [] : [handoff])]);
+    // An old worker that died since the pre-copy took its end of the channel with it, and the new
+    // end then cannot be sent: the state is staged without it, and the detach makes a new channel.
+    const staged = await step('precopy', () => stage(port2).then(() => true, (err: Error) => {
+      if (err.name !== 'DataCloneError') throw err;
+      return stage().then(() => false);
+    }));
+    if (staged) slot.preparedHandoff = { to: current, newEnd: 'staged' };
   }
+}
+
+/** The first plugin to activate in the pause: the first, dependencies first, with a running worker. */
+function firstToActivate(order: Slot[]): Slot | undefined {
+  return order.find((s) => s.worker?.transport?.alive === true);
+}
+
+/**
+ * Whether `slot` can be sent its activate request before the pause: its state will come on the
+ * handoff channel staged in its new worker (delta transfer), to the worker still running, and its
+ * dependencies are all outside the group (one in it is wired to its new worker, known in the pause).
+ */
+function canActivateEarly(slot: Slot, slots: Slot[]): boolean {
+  const prepared = slot.preparedHandoff;
+  if (prepared?.newEnd !== 'staged' || prepared.to !== slot.worker?.transport || !prepared.to.alive) return false;
+  const inGroup = new Set(slots.map((s) => s.runtime.name));
+  return Object.keys(slot.build!.manifest.dependsOn).every((name) => !inGroup.has(name));
+}
+
+/**
+ * Wait for starts and restarts under way (one would adopt its worker inside the pause), then open
+ * the channels of the first activation that can be sent before the pause to its dependencies.
+ */
+async function wireFirstActivation(slots: Slot[], order: Slot[]): Promise<{ slot: Slot; wired: PeerWiring[] } | undefined> {
+  for (;;) {
+    while (slots.some((s) => s.worker?.startUnderWay === true)) await Promise.all(slots.map((s) => s.worker?.startSettled()));
+    const first = firstToActivate(order);
+    if (first === undefined || !canActivateEarly(first, slots)) return undefined;
+    const wired = await step('activate', () => first.worker!.wireDependencies(first.build!.manifest.dependsOn));
+    if (!slots.some((s) => s.worker?.startUnderWay === true)) return { slot: first, wired };
+    for (const wiring of wired) wiring.port.close();
+  }
+}
+
+/**
+ * Send the first activation its request now, when the checks still hold (nothing was awaited
+ * since): its new worker then waits on the staged channel for the delta, and the pause no longer
+ * carries the request. Interleaved A/B on Node 20, 2 vCPUs, a 1 MB Map, 400 + 400 reloads: pause
+ * p50 1.93 -> 1.33 ms and p99 3.7 -> 3.4 ms under a caller of 5,000 calls/s; 1.94 -> 1.69 ms and
+ * 4.8 -> 4.0 ms under one that keeps both CPUs busy.
+ */
+function armFirstActivation(ctx: ReloadContext, slots: Slot[], order: Slot[], early: { slot: Slot; wired: PeerWiring[] } | undefined): void {
+  if (early === undefined) return;
+  const { slot, wired } = early;
+  if (firstToActivate(order) !== slot || !canActivateEarly(slot, slots) || startsWithReload(slot)) {
+    for (const wiring of wired) wiring.port.close();
+    return;
+  }
+  slot.handoff = 'staged';
+  const activation = activateSlot(ctx, slot, new Map(), wired);
+  activation.catch(() => undefined);
+  slot.activation = activation;
 }
 
 /** A state the old version cannot serialise fails the reload at `at`, with the cause. */
@@ -369,7 +428,7 @@ function notSerializable(slot: Slot, at: ReloadStep): (err: Error & { step?: str
  * commands have finished: its answer says the worker is drained too.
  */
 async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[], activationOrder: Slot[]): Promise<void> {
-  const firstToActivate = activationOrder.find((s) => s.old !== undefined);
+  const first = activationOrder.find((s) => s.old !== undefined);
   for (const slot of [...slots].reverse()) {
     if (slot.old === undefined) continue;
     const old = slot.old;
@@ -397,7 +456,7 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[], acti
     slot.pendingDetach = answer;
     // The first plugin to activate (usually the last one detached: dependencies come last) can have
     // its new worker waiting for the state while the old one serialises it, off the host's way.
-    if (slot === firstToActivate && slot.handoff !== undefined) {
+    if (slot === first && slot.handoff !== undefined && slot.activation === undefined) {
       const activation = activateSlot(ctx, slot, activationTargets(slots));
       activation.catch(() => undefined);
       slot.activation = activation;
@@ -462,7 +521,7 @@ function activationTargets(slots: Slot[]): Map<string, WorkerTransport> {
 }
 
 /** Resolves with the time health() took (0 without it). */
-async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string, WorkerTransport>): Promise<number> {
+async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string, WorkerTransport>, wired?: PeerWiring[]): Promise<number> {
   // Moved to the new worker: from here on the rollback cannot take the state back out of it.
   const handoff = slot.handoff;
   slot.handoff = undefined;
@@ -473,7 +532,7 @@ async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string,
   const { health, healthMs } = await step('activate', () => slot.worker!.activate(slot.next!, {
     ...from, delta: slot.delta, handoff, handoffWithinMs: busyBound(ctx, slot), targets,
     // health() gates the commit even when validation is skipped: force never skips the rollback.
-    dependsOn: slot.build!.manifest.dependsOn, healthWithinMs: ctx.timeoutMs,
+    dependsOn: slot.build!.manifest.dependsOn, healthWithinMs: ctx.timeoutMs, wired,
   })).catch((err: StepError) => {
     // A saved state that does not restore must not keep the plugin down: as at any start, it is
     // dropped, and the next attempt starts from state().

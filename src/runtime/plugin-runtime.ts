@@ -78,6 +78,11 @@ export interface ActivateOptions {
   dependsOn?: Record<string, string>;
   /** Run health() after setup() and report it, allowing it this long (ms) on top of the activation's own bound. */
   healthWithinMs?: number;
+  /**
+   * Channels to the dependencies opened beforehand (wireDependencies): the request is then posted
+   * before activate() returns, with no await in between.
+   */
+  wired?: PeerWiring[];
 }
 
 /** A state to start from instead of state(): a backup on disk, or a reload's snapshot. */
@@ -366,6 +371,11 @@ export class PluginRuntime implements ManagedPlugin {
     }).then((t) => (transport = t));
   }
 
+  /** Open channels from a worker about to be activated to its dependencies' running workers (see ActivateOptions.wired). */
+  wireDependencies(dependsOn: Record<string, string>): Promise<PeerWiring[]> {
+    return this.#hooks.wireDependencies(dependsOn);
+  }
+
   /**
    * Activate a loaded worker: wire its dependencies, restore or create its state, run setup (and
    * health(), when asked, in the same round trip). The state's buffers are moved to the worker.
@@ -374,7 +384,7 @@ export class PluginRuntime implements ManagedPlugin {
     const { state, delta, handoff, fromVersion, targets, healthWithinMs, handoffWithinMs } = options;
     const health = healthWithinMs !== undefined;
     const dependsOn = options.dependsOn ?? this.manifest.dependsOn;
-    const peers = await this.#hooks.wireDependencies(dependsOn, targets);
+    const peers = options.wired ?? await this.#hooks.wireDependencies(dependsOn, targets);
     // From here a restarted dependency re-wires this worker too; set no earlier, or a re-wire could
     // overtake the activate request and be replaced by the channel it carries.
     this.#incoming = { transport, dependsOn };

@@ -119,7 +119,14 @@ export class WorkerTransport {
       this.#control.set(id, { op, resolve: resolve as (v: unknown) => void, reject, timer });
       // Management requests overtake nothing: flush the calls posted before them first.
       this.#outbox.flush();
-      this.#worker.postMessage({ t: 'req', id, op, p: payload }, transfer);
+      try {
+        this.#worker.postMessage({ t: 'req', id, op, p: payload }, transfer);
+      } catch (err) {
+        // Not sent (a payload that cannot be cloned, a port already closed): nothing will answer.
+        clearTimeout(timer);
+        this.#control.delete(id);
+        reject(err);
+      }
     });
   }
 

@@ -128,11 +128,12 @@ export class StateFloorWorker {
 /**
  * The least a delta reload's pause can cost on this machine under the same kind of load: two warm
  * threads holding the same state, a pipelined caller mutating it on the "old" one, and a pause made
- * of the same chain of messages as plugvisor's (workers/pause-relay-worker.mjs): calls are held on
- * this thread, the detach request follows the calls in flight, the new thread is told to wait for
- * the state, the old thread posts the entries it wrote straight to the new one and answers, the new
- * one applies them and answers; the pause ends with both answers. Nothing else: no worker start, no
- * validation, no plugvisor.
+ * of the same chain of messages as plugvisor's (workers/pause-relay-worker.mjs): just before it,
+ * the old thread gets its end of a channel and the new thread the other end, told to wait there
+ * for the state; then calls are held on this thread, the detach request follows the calls in
+ * flight, the old thread posts the entries it wrote straight to the new one and answers, the new
+ * one applies them and answers; the pause ends with both answers. Nothing else: no worker start,
+ * no validation, no plugvisor.
  */
 export class PauseRelayFloor {
   readonly #old: Worker;
@@ -204,10 +205,12 @@ export class PauseRelayFloor {
     const { port1, port2 } = new MessageChannel();
     const detached = new Promise<void>((resolve) => (this.#detached = resolve));
     const activated = once(this.#next, 'message');
+    // As in a reload: the channel's ends and the activate request go before the pause.
+    this.#old.postMessage({ t: 'handoff', port: port1 }, [port1]);
+    this.#next.postMessage({ t: 'activate', port: port2 }, [port2]);
     this.#paused = true;
     const t0 = performance.now();
-    this.#old.postMessage({ t: 'detach', port: port1 }, [port1]);
-    this.#next.postMessage({ t: 'activate', port: port2 }, [port2]);
+    this.#old.postMessage({ t: 'detach' });
     await Promise.race([Promise.all([detached, activated]), this.#death]);
     const ms = performance.now() - t0;
     this.#paused = false;

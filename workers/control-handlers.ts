@@ -2,7 +2,7 @@
  * The management operations a plugin worker answers (see ControlOps in the protocol): activation
  * with a fresh or restored state, health, state snapshots, channels, dispose.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import type { ControlOp, ControlOps, HandedState, HealthReport, PeerWiring } from '../src/protocol/messages.js';
 import { imageSize, imageTransferList } from '../src/protocol/state-image.js';
@@ -201,6 +201,14 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       staged = decodeState(state);
       await settleHeap();
       return null;
+    },
+    unstage() {
+      const handed = handoffIn === undefined ? undefined : receiveMessageOnPort(handoffIn)?.message as HandedState | undefined;
+      handoffIn?.close();
+      handoffIn = undefined;
+      staged = undefined;
+      const state = handed?.state;
+      return state === undefined ? {} : new Transfer({ state }, imageTransferList(state));
     },
     async detach({ state: mode, handoff: given }) {
       const handoff = given === 'prepared' ? handoffOut : given;

@@ -95,6 +95,12 @@ export interface ControlOps {
    */
   stage: { req: { state: StateImage; handoff?: MessagePort }; res: null };
   /**
+   * Delta transfer, new worker, in a rollback: the full state that came on the staged channel and no
+   * activation took (the old worker sent it whole), so that a plugin whose old worker died meanwhile
+   * restarts from it. Empty when none came, or only a delta.
+   */
+  unstage: { req: null; res: HandedState };
+  /**
    * Freeze for a reload: hold dependents' channels, finish running commands, serialise the state
    * and release the client channels. `state`: what to hand over — "image" a full snapshot,
    * "delta" the changes since the pre-copy (a full snapshot when tracking cannot tell), "portable"

@@ -439,7 +439,8 @@ async function detach(ctx: ReloadContext, clock: PhaseClock, slots: Slot[], acti
     const prepared = slot.preparedHandoff?.to === old ? slot.preparedHandoff : undefined;
     if (prepared === undefined && slot.preparedHandoff?.newEnd instanceof MessagePort) slot.preparedHandoff.newEnd.close();
     const channel = ctx.backupBefore === undefined && prepared === undefined ? new MessageChannel() : undefined;
-    slot.handoff = prepared?.newEnd ?? channel?.port2;
+    // An activation sent before the pause (armFirstActivation) already took the staged channel.
+    if (slot.activation === undefined) slot.handoff = prepared?.newEnd ?? channel?.port2;
     slot.preparedHandoff = undefined;
     slot.detached = true;
     const t0 = performance.now();
@@ -614,6 +615,14 @@ async function rollback(ctx: ReloadContext, slots: Slot[], paused: boolean): Pro
       return undefined;
     });
     slot.clientPorts.unshift(...(back?.ports ?? []));
+  }));
+  // A state handed over on the channel staged in a new worker that no activation took: the old
+  // worker may have sent it whole (a state delta transfer cannot track), and the rollback keeps it,
+  // as it does one left on the host, for a restart should the old worker have died.
+  await Promise.all(slots.map(async (slot) => {
+    if (slot.handoff !== 'staged' || !slot.detached || slot.snapshot !== undefined || slot.next?.alive !== true) return;
+    const handed = await slot.next.control('unstage', null, ctx.timeoutMs).catch(() => undefined);
+    slot.snapshot = handed?.state;
   }));
   await Promise.all(slots.map((slot) => slot.next?.terminate()));
   for (const slot of slots) {

@@ -166,6 +166,9 @@ export async function runReload(ctx: ReloadContext, group: ManagedPlugin[]): Pro
     await clock.time('transfer', () => transfer(ctx, slots));
     await clock.time('swap', () => swap(ctx, slots));
     pauseMs = performance.now() - pausedAt;
+    // A channel made before the pause for a worker that was gone by then (a plugin that started
+    // with the reload): no detach took it.
+    for (const slot of slots) if (slot.preparedHandoff?.newEnd instanceof MessagePort) slot.preparedHandoff.newEnd.close();
   } catch (err) {
     if (pausedAt !== undefined) pauseMs = performance.now() - pausedAt;
     const failure = asStepError(err);
@@ -407,7 +410,10 @@ function armFirstActivation(ctx: ReloadContext, slots: Slot[], order: Slot[], ea
     return;
   }
   slot.handoff = 'staged';
-  const activation = activateSlot(ctx, slot, new Map(), wired);
+  // Its request's own bound starts now, before the other old workers' detach (each bounded by
+  // reload.timeout for its calls in flight and again for its answer), not after them.
+  const othersDetachMs = 2 * ctx.timeoutMs * (slots.length - 1);
+  const activation = activateSlot(ctx, slot, new Map(), wired, othersDetachMs);
   activation.catch(() => undefined);
   slot.activation = activation;
 }
@@ -522,7 +528,7 @@ function activationTargets(slots: Slot[]): Map<string, WorkerTransport> {
 }
 
 /** Resolves with the time health() took (0 without it). */
-async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string, WorkerTransport>, wired?: PeerWiring[]): Promise<number> {
+async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string, WorkerTransport>, wired?: PeerWiring[], waitsLongerMs = 0): Promise<number> {
   // Moved to the new worker: from here on the rollback cannot take the state back out of it.
   const handoff = slot.handoff;
   slot.handoff = undefined;
@@ -531,7 +537,7 @@ async function activateSlot(ctx: ReloadContext, slot: Slot, targets: Map<string,
   slot.startSource = slot.starts ? saved?.source ?? 'fresh' : undefined;
   const from = slot.starts ? { state: saved?.state, fromVersion: saved?.fromVersion } : { state: slot.snapshot, fromVersion: slot.fromVersion };
   const { health, healthMs } = await step('activate', () => slot.worker!.activate(slot.next!, {
-    ...from, delta: slot.delta, handoff, handoffWithinMs: busyBound(ctx, slot), targets,
+    ...from, delta: slot.delta, handoff, handoffWithinMs: busyBound(ctx, slot) + waitsLongerMs, targets,
     // health() gates the commit even when validation is skipped: force never skips the rollback.
     dependsOn: slot.build!.manifest.dependsOn, healthWithinMs: ctx.timeoutMs, wired,
   })).catch((err: StepError) => {

@@ -154,9 +154,12 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       handoffIn = undefined;
       if (handoff === 'staged' && port === undefined) throw new Error('activate: no handoff port was staged');
       const { state, delta } = port === undefined ? { state: given, delta: givenDelta } : await atStep('restore', () => receiveHandoff(port));
+      // Let go of the pre-copy whatever arrives: a version that starts from state() (its old worker
+      // died after the pre-copy) would otherwise keep a whole copy of the old state for its life.
+      const precopied = staged;
+      staged = undefined;
       if (state !== undefined || delta !== undefined) {
-        const old = await atStep('restore', () => (delta !== undefined ? applyDelta(staged, delta) : decodeState(state!)));
-        staged = undefined;
+        const old = await atStep('restore', () => (delta !== undefined ? applyDelta(precopied, delta) : decodeState(state!)));
         ctx.state = def.migrate === undefined ? old
           : await atStep('migrate', async () => {
             const migrated = await def.migrate!(old, { fromVersion: fromVersion ?? 'unknown' });

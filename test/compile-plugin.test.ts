@@ -71,6 +71,17 @@ test('a CommonJS entry compiled by tsc (exports.default with __esModule) is take
   assert.equal(await sup.call('tsc-cjs', 'hi'), 'hi');
 });
 
+test('a CommonJS entry that sets exports.default without __esModule is refused with the two ways out', async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'cjs-default'), {
+    'package.json': { name: 'cjs-default', version: '1.0.0', main: 'index.js' },
+    'index.js': 'exports.default = { commands: { hi: () => "hi" } };\n',
+  });
+  const sup = await startSupervisor(t, { root });
+  const err = await rejectionOf(sup.load(dir));
+  assertError(err, 'PLUGVISOR_PLUGIN_INVALID', 'index.js', 'exports.__esModule = true', 'module.exports = ');
+});
+
 test('each bundled file sees its own import.meta: url, dirname, filename and resolve', async (t) => {
   const { sup, dir } = await loadWritten(t, 'meta', {
     'package.json': { name: 'meta', version: '1.0.0', type: 'module', main: 'index.ts' },

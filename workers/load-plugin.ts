@@ -44,7 +44,7 @@ export function checkShape(value: unknown, entryFile: string): PluginDefinition 
   if (value === null || typeof value !== 'object') fail(`the default export must be an object, got ${value === null ? 'null' : typeof value}`);
   const def = value as Record<string, unknown>;
   const commands = def['commands'];
-  if (commands === undefined) fail('the default export has no "commands"');
+  if (commands === undefined) fail(`the default export has no "commands"${cjsDefaultHint(def)}`);
   if (commands === null || typeof commands !== 'object' || Array.isArray(commands)) fail('"commands" must be an object of functions');
   // A class instance's methods are on its prototype, where the commands are not looked for: it would
   // load with none. A module namespace (`import * as commands`) has a null prototype and is fine.
@@ -59,6 +59,16 @@ export function checkShape(value: unknown, entryFile: string): PluginDefinition 
     if (def[hook] !== undefined && typeof def[hook] !== 'function') fail(`"${hook}" must be a function, got ${typeof def[hook]}`);
   }
   return def as unknown as PluginDefinition;
+}
+
+/**
+ * A hand-written CommonJS module that sets `exports.default` without `__esModule` has its whole
+ * `exports` as the default export, as under Node: name the two ways out rather than guess.
+ */
+function cjsDefaultHint(def: Record<string, unknown>): string {
+  const inner = def['default'] as { commands?: unknown } | null | undefined;
+  if (inner === null || typeof inner !== 'object' || inner.commands === undefined) return '';
+  return ' but its "default" has them: a CommonJS module that sets exports.default must also set exports.__esModule = true (as tsc and Babel do), or export the plugin itself with module.exports = { commands: { … } }';
 }
 
 export function shapeOf(def: PluginDefinition): PluginShape {

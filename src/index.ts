@@ -1,4 +1,4 @@
-export { Supervisor, type SupervisorOptions, type PluginProxy, type CallObserver, type WatchObserver } from './supervisor.js';
+export { Supervisor, type SupervisorOptions, type SupervisorStatus, type PluginProxy, type CallObserver, type WatchObserver } from './supervisor.js';
 export type { ReloadResult, ReloadOptions, ReloadPhases, ReloadStep } from './reload/reload-result.js';
 export type { WorkerHeap } from './protocol/messages.js';
 export { definePlugin, type PluginDefinition, type PluginContext, type PluginCommand, type CommandsOf, type ConnectInfo } from './protocol/plugin-definition.js';

@@ -50,6 +50,9 @@ export interface SupervisorOptions {
 
 type Commands = Record<string, (...args: any[]) => any>;
 
+/** Where a supervisor is in its life: `starting` while start() loads the configured plugins. */
+export type SupervisorStatus = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
 /** Sees every call through call() and plugin(): `error` is undefined when it succeeded. */
 export type CallObserver = (plugin: string, command: string, durationMs: number, error: Error | undefined) => void;
 /** The caller's view of a plugin: every command returns a promise. T may be an interface (no index signature needed). */
@@ -76,7 +79,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
   readonly #plugins = new Map<string, ManagedPlugin>();
   readonly #cacheDir: string;
   readonly #backups: StateBackups;
-  #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  #state: SupervisorStatus = 'new';
   #stopping: Promise<void> | undefined;
   /** Loads, reloads and unloads change the plugin graph one at a time. */
   readonly #changes = new Mutex();
@@ -105,6 +108,14 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   get root(): string {
     return this.config.root;
+  }
+
+  /**
+   * `running` once start() has loaded the configured plugins. What serves requests next to a
+   * supervisor that is still starting (the dev server, bound first) reads it to answer "not yet".
+   */
+  get status(): SupervisorStatus {
+    return this.#state;
   }
 
   /** Load the configured plugins (dependencies first). */

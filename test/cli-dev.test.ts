@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,6 +16,14 @@ import { CliProcess, cli, cliJson, createProject, removeProject, startHost } fro
 let dir: string;
 let host: CliProcess;
 let url: string;
+
+/** A project's one plugin, whose setup() leaves setup-ran in the project folder: its absence proves no plugin started. */
+const SETUP_MARKER = {
+  marker: {
+    'package.json': { name: 'marker', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': `import { writeFileSync } from 'node:fs';\nexport default { setup() { writeFileSync(new URL('../../setup-ran', import.meta.url), 'yes'); }, commands: { ping: () => 'pong' } };\n`,
+  },
+};
 
 /** A socket file whose process died without removing it, as after kill -9. */
 async function leaveStaleSocket(socketPath: string): Promise<void> {
@@ -53,27 +62,26 @@ test('dev server: took over the stale socket; the host watches, and the HTTP API
   assert.equal(host.stdout.match(/"msg":"dev server listening"/g)?.length, 1, 'the listening line is logged once');
 });
 
-test('dev server on a busy port fails with PLUGVISOR_HTTP_PORT_IN_USE naming the port', async () => {
-  const port = new URL(url).port;
-  // Another project folder: the control socket is free, only the HTTP port is taken (by this file's host).
-  const other = createProject('plugvisor-cli-busy-', {}, { plugins: [] });
+test('dev server on a busy port fails with PLUGVISOR_HTTP_PORT_IN_USE naming the port, before any plugin starts', async () => {
+  // A plain server holds the port; another project folder, so the control socket is free.
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const port = (holder.address() as AddressInfo).port;
+  const other = createProject('plugvisor-cli-busy-', SETUP_MARKER);
   try {
-    const r = await cli(other, ['dev', 'server', '--port', port]);
+    const r = await cli(other, ['dev', 'server', '--port', String(port)]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^plugvisor: PLUGVISOR_HTTP_PORT_IN_USE: the dev server cannot listen on 127\\.0\\.0\\.1 port ${port}: another process is listening there; [^\\n]+\\n$`));
+    assert.ok(!existsSync(join(other, 'setup-ran')), 'no plugin was loaded (its setup() did not run)');
     assert.ok(!existsSync(join(other, '.plugvisor', 'run', 'control.sock')), 'the host that could not start removed its socket');
   } finally {
+    await new Promise((resolve) => holder.close(resolve));
     removeProject(other);
   }
 });
 
 test('dev server --host on a non-loopback address is refused with PLUGVISOR_HTTP_NOT_LOCAL before the host starts', async () => {
-  const other = createProject('plugvisor-cli-notlocal-', {
-    marker: {
-      'package.json': { name: 'marker', version: '1.0.0', type: 'module', main: 'index.ts' },
-      'index.ts': `import { writeFileSync } from 'node:fs';\nexport default { setup() { writeFileSync(new URL('../../setup-ran', import.meta.url), 'yes'); }, commands: { ping: () => 'pong' } };\n`,
-    },
-  });
+  const other = createProject('plugvisor-cli-notlocal-', SETUP_MARKER);
   try {
     const r = await cli(other, ['dev', 'server', '--host', '10.0.0.1', '--port', '0']);
     assert.equal(r.code, 1);

@@ -5,13 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { Supervisor } from 'plugvisor';
+import { Supervisor } from 'plugvisor';
 import { createDevServer, type DevServer } from '../src/http/dev-server.js';
 import { readiness } from '../src/http/readiness.js';
-import { fixture, startSupervisor, tempDir, writePlugin } from './helpers.js';
+import { fixture, REPO_ROOT, startSupervisor, tempDir, writePlugin } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
 
 interface Answer {
@@ -396,11 +398,52 @@ test('dev server: /api/events streams supervisor events; readiness follows eager
   await assert.rejects(send(server, 'GET', '/healthz', { freshConnection: true }), { code: 'ECONNREFUSED' });
 });
 
-test('readiness: every eager plugin serving (a reload in progress still serves); lazy plugins do not count', () => {
+test('dev server created before start(): /readyz and the plugin routes answer 503 PLUGVISOR_NOT_STARTED until the configured plugins are loaded', { timeout: 30_000 }, async (t) => {
+  // The plugin's setup() holds start() open until the test lets it go: it connects here and waits for the end.
+  const gate = createServer();
+  const setupRunning = once(gate, 'connection') as Promise<[Socket]>;
+  await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => gate.close(resolve)));
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'slow-setup', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': `import { connect } from 'node:net';
+export default {
+  setup: () => new Promise((resolve, reject) => connect(${(gate.address() as AddressInfo).port}, '127.0.0.1').on('error', reject).on('close', resolve).resume()),
+  commands: { ping: () => 'pong' },
+};\n`,
+  });
+  const sup = new Supervisor({ root: REPO_ROOT, config: { log_level: 'silent', plugins: [{ path: dir }] } });
+  t.after(() => sup.stop());
+  const server = await startServer(t, sup);
+  const started = sup.start();
+  const [setup] = await setupRunning;
+
+  const ready = await send(server, 'GET', '/readyz');
+  assert.equal(ready.status, 503, ready.text);
+  assert.deepEqual(ready.json.reasons, ['the supervisor is starting']);
+  assertError(await send(server, 'GET', '/api/plugins'), 503, 'PLUGVISOR_NOT_STARTED');
+  assertError(await send(server, 'POST', '/api/plugins/slow-setup/commands/ping'), 503, 'PLUGVISOR_NOT_STARTED');
+  assertError(await send(server, 'POST', '/api/plugins', { body: { path: dir } }), 503, 'PLUGVISOR_NOT_STARTED');
+  assert.deepEqual((await send(server, 'GET', '/healthz')).json, { ok: true }, 'the process is alive: liveness holds while starting');
+  assertError(await send(server, 'GET', '/api/nothing-here'), 404, 'PLUGVISOR_HTTP_ROUTE_NOT_FOUND');
+
+  setup.end();
+  await started;
+  const after = await send(server, 'GET', '/readyz');
+  assert.equal(after.status, 200, after.text);
+  assert.deepEqual(after.json, { ready: true, reasons: [], plugins: 1 });
+  assert.deepEqual((await send(server, 'POST', '/api/plugins/slow-setup/commands/ping')).json, { result: 'pong' });
+});
+
+test('readiness: the supervisor running and every eager plugin serving (a reload in progress still serves); lazy plugins do not count', () => {
   const info = (name: string, activation: 'eager' | 'lazy', status: string, error?: string) => ({ name, activation, status, ...(error ? { error } : {}) });
-  assert.deepEqual(readiness([]), { ready: true, reasons: [] });
-  assert.deepEqual(readiness([info('a', 'eager', 'serving'), info('b', 'eager', 'reloading'), info('c', 'lazy', 'registered')]), { ready: true, reasons: [] });
-  assert.deepEqual(readiness([info('a', 'eager', 'restarting'), info('b', 'eager', 'failed', 'gave up after 2 restarts')]), {
+  assert.deepEqual(readiness('running', []), { ready: true, reasons: [] });
+  assert.deepEqual(readiness('running', [info('a', 'eager', 'serving'), info('b', 'eager', 'reloading'), info('c', 'lazy', 'registered')]), { ready: true, reasons: [] });
+  assert.deepEqual(readiness('running', [info('a', 'eager', 'restarting'), info('b', 'eager', 'failed', 'gave up after 2 restarts')]), {
     ready: false, reasons: ['a is restarting', 'b is failed: gave up after 2 restarts'],
   });
+  // Before and after the supervisor runs, an empty or serving list says nothing about the plugins to come.
+  assert.deepEqual(readiness('new', []), { ready: false, reasons: ['the supervisor has not been started'] });
+  assert.deepEqual(readiness('starting', [info('a', 'eager', 'serving')]), { ready: false, reasons: ['the supervisor is starting'] });
+  assert.deepEqual(readiness('stopping', [info('a', 'eager', 'serving')]), { ready: false, reasons: ['the supervisor is stopping'] });
 });

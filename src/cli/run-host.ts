@@ -1,7 +1,8 @@
 /**
  * A host in the foreground (`plugvisor start`, `plugvisor dev server`): the control channel first
- * (so a second host for the same project is refused before it starts any plugin), then the
- * supervisor, then whatever the command adds (the HTTP server).
+ * (so a second host for the same project is refused before it starts any plugin), then whatever
+ * the command adds (the HTTP server: a busy port is refused before any plugin starts too), then
+ * the supervisor. A start that fails closes both again.
  *
  * The first SIGINT/SIGTERM stops gracefully and exits 0:
  *   HTTP server closed (its requests in flight answered) ─▶ control channel drained: new requests
@@ -29,7 +30,11 @@ export interface HostRunOptions {
   devMode: boolean;
   /** Watch files and reload automatically, whatever the config says (dev server --hot-reload). */
   hotReload?: boolean;
-  /** Started after the supervisor; the returned function is called first at shutdown. */
+  /**
+   * Opened before the supervisor starts, so that what can refuse the host (a port in use) does so
+   * before any plugin's setup() runs; what it serves must therefore cope with a supervisor still
+   * starting (sup.status). The returned function is called first at shutdown, and when start() fails.
+   */
   extras?(sup: Supervisor, channel: ControlChannel): Promise<() => Promise<void>>;
 }
 
@@ -74,8 +79,8 @@ export async function runHost(options: HostRunOptions): Promise<void> {
   process.on('SIGTERM', shutdown);
   try {
     channel = await ControlChannel.open(sup);
-    await sup.start();
     if (options.extras !== undefined) closeExtras = await options.extras(sup, channel);
+    await sup.start();
   } catch (err) {
     await closeExtras?.().catch(() => undefined);
     await channel?.close().catch(() => undefined);

@@ -1,11 +1,12 @@
 /**
- * The HTTP dev server (`plugvisor dev server`): the contract's API over a running Supervisor, its
+ * The HTTP dev server (`plugvisor dev server`): the contract's API over a Supervisor (running, or
+ * still starting when the server was created first: /readyz and the plugin routes answer 503), its
  * probes and metrics, a server-sent event stream and the dashboard. It listens on loopback only and
  * answers only requests that name it by a loopback Host (see local-only.ts).
  *
- *   request ─► onRequest: Host/Origin local? ─► route (src/http/routes/*: calls the Supervisor)
- *                    │ no: 403                          │ throws
- *                    ▼                                  ▼
+ *   request ─► onRequest: Host/Origin local? ─► supervisor starting? ─► route (routes/*: calls the Supervisor)
+ *                    │ no: 403                     │ yes, /api/plugins…: 503   │ throws
+ *                    ▼                             ▼                           ▼
  *              error handler: errorResponse(err) ─► { error: { code, message } } with a status
  *
  * Everything the server adds to the supervisor (the call observer, event listeners) is removed by
@@ -91,6 +92,13 @@ export async function createDevServer(sup: Supervisor, opts: DevServerOptions): 
   app.addHook('onRequest', async (req) => {
     const refused = checkLocalRequest(hosts, req.headers.host, req.headers.origin);
     if (refused !== undefined) throw refused;
+    // `plugvisor dev server` listens before the supervisor starts, so that a busy port refuses the
+    // host before any plugin runs. Until start() has loaded the configured plugins the plugin routes
+    // would answer from a half-filled registry (a 404 for a plugin about to load, a load racing them).
+    // A supervisor never started ('new') is left alone: a host may load() plugins without start().
+    if (sup.status === 'starting' && req.routeOptions.url?.startsWith('/api/plugins') === true) {
+      throw new PlugvisorError('PLUGVISOR_NOT_STARTED', 'the supervisor is still starting (loading its configured plugins): retry once /readyz answers 200');
+    }
   });
   let closing: Promise<void> | undefined;
   app.addHook('onSend', async (_req, reply, payload) => {

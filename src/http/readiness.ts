@@ -1,16 +1,23 @@
 import type { PluginInfo } from '../plugin-info.js';
+import type { SupervisorStatus } from '../supervisor.js';
 
 /** Statuses in which a plugin answers calls (during a reload the old version serves until the swap). */
 const SERVING = new Set(['serving', 'reloading']);
 
 export interface Readiness {
   ready: boolean;
-  /** One line per eager plugin that is not serving. */
+  /** Why not: the supervisor's status when it is not running, else one line per eager plugin that is not serving. */
   reasons: string[];
 }
 
-/** Ready when every eager plugin is serving; lazy plugins start on their first call and do not count. */
-export function readiness(plugins: ReadonlyArray<Pick<PluginInfo, 'name' | 'activation' | 'status' | 'error'>>): Readiness {
+/**
+ * Ready when the supervisor is running and every eager plugin is serving; lazy plugins start on
+ * their first call and do not count. The supervisor's status comes first: while start() runs (the
+ * dev server listens before it, see run-host.ts) the eager plugins not loaded yet are not in the
+ * list at all, so an empty or partial list must not read as ready.
+ */
+export function readiness(supervisor: SupervisorStatus, plugins: ReadonlyArray<Pick<PluginInfo, 'name' | 'activation' | 'status' | 'error'>>): Readiness {
+  if (supervisor !== 'running') return { ready: false, reasons: [supervisor === 'new' ? 'the supervisor has not been started' : `the supervisor is ${supervisor}`] };
   const reasons = plugins
     .filter((p) => p.activation === 'eager' && !SERVING.has(p.status))
     .map((p) => `${p.name} is ${p.status}${p.error === undefined ? '' : `: ${p.error}`}`);

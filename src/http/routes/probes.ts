@@ -1,4 +1,4 @@
-/** /healthz (the process answers), /readyz (every eager plugin serves), /metrics (Prometheus). */
+/** /healthz (the process answers), /readyz (the supervisor has started and every eager plugin serves), /metrics (Prometheus). */
 import type { FastifyInstance } from 'fastify';
 import type { Supervisor } from '../../supervisor.js';
 import type { DevMetrics } from '../metrics.js';
@@ -9,7 +9,7 @@ export function probeRoutes(app: FastifyInstance, sup: Supervisor, metrics: DevM
 
   app.get('/readyz', async (_req, reply) => {
     const plugins = sup.list();
-    const r = readiness(plugins);
+    const r = readiness(sup.status, plugins);
     return reply.code(r.ready ? 200 : 503).send({ ...r, plugins: plugins.length });
   });
 

@@ -8,7 +8,6 @@ import type { FSWatcher } from 'chokidar';
 import type { Command } from 'commander';
 import type { ChildProcess } from 'node:child_process';
 import type { MonitorSample } from '../control/call-monitor.js';
-import { toJsonValue } from '../control/protocol.js';
 import type { DependencyAnalysis, DependencyNode } from '../diagnose/analyze-dependencies.js';
 import type { PluginInspection } from '../diagnose/inspect-plugin.js';
 import type { ValidationReport } from '../plugin/validate-plugin.js';
@@ -49,7 +48,7 @@ export function registerDevPluginCommands(plugin: Command): void {
         return validatePlugin(dir, { cacheDir: join(root, '.plugvisor', 'cache'), loadedVersion: loaded === undefined ? undefined : (n) => loaded.get(n) });
       };
       const show = (report: ValidationReport): void => {
-        if (o.json) (o.watch ? printJsonLine : printJson)(toJsonValue(report));
+        if (o.json) (o.watch ? printJsonLine : printJson)(report);
         else printValidation(report);
       };
       if (!o.watch) {

@@ -3,6 +3,7 @@
  * line on stderr, `plugvisor: CODE: reason`, exit status 1 (2 for bad arguments).
  */
 import { PlugvisorError } from '../errors.js';
+import { toJsonText } from '../json-value.js';
 
 /** How every command reports failure: one line on stderr naming the code, exit status 1 (2 for bad arguments). */
 export function exitWithError(err: unknown): never {
@@ -17,7 +18,10 @@ export function badArguments(message: string): PlugvisorError {
   return new PlugvisorError('PLUGVISOR_BAD_ARGUMENTS', message);
 }
 
-/** --json output: always a JSON document (a command that returned nothing prints null, as the HTTP API answers). */
+/**
+ * --json output: always a JSON document, in the encoding the HTTP API writes too (a command that
+ * returned nothing prints null; NaN, a Map or a BigInt as docs/http-api.md says).
+ */
 export function printJson(value: unknown): void {
   process.stdout.write(`${toJsonText(value, 2)}\n`);
 }
@@ -25,11 +29,6 @@ export function printJson(value: unknown): void {
 /** One JSON document per line (streams). */
 export function printJsonLine(value: unknown): void {
   process.stdout.write(`${toJsonText(value)}\n`);
-}
-
-/** JSON.stringify returns undefined, not text, for undefined (and a function or symbol): print null then. */
-function toJsonText(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent) ?? 'null';
 }
 
 export function print(text = ''): void {

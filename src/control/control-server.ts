@@ -23,9 +23,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { PlugvisorError } from '../errors.js';
+import { toJsonValue } from '../json-value.js';
 import { settlesWithin } from '../settles-within.js';
 import { PLUGVISOR_VERSION } from '../version.js';
-import { CONTROL_METHODS, STREAM_METHODS, toControlError, toJsonValue, type ControlMethod, type ControlResponse } from './protocol.js';
+import { CONTROL_METHODS, STREAM_METHODS, toControlError, type ControlMethod, type ControlResponse } from './protocol.js';
 import { ensurePrivateDir, hostRecordFile, readHostRecord, runDirOf, socketPathFor, type HostRecord } from './socket-path.js';
 
 /** Longest request line accepted (a call's arguments included). */

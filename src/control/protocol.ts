@@ -7,9 +7,11 @@
  *   client ◀─ { id, event } … then the final answer ─────────────── host   (stream methods)
  *
  * Every method's parameters, result and (for streams) events are written once, in ControlMethods.
- * Values are plain JSON: toJsonValue() says how a Map, a BigInt or an Error is written. A client
- * ends a stream by closing its connection.
+ * Results and events are written as toJsonValue() (src/json-value.ts) says, as the HTTP API writes
+ * them: a Map, a BigInt, NaN or an Error reads the same on both. A client ends a stream by closing its
+ * connection.
  */
+import { errorToJson } from '../json-value.js';
 import type { DependencyInfo, PluginInfo } from '../plugin-info.js';
 import type { HealthReport } from '../protocol/messages.js';
 import type { ReloadResult } from '../reload/reload-result.js';
@@ -114,58 +116,10 @@ export type ControlResponse =
   | { id: number; ok: false; error: ControlError }
   | { id: number; event: unknown };
 
-/** Any value as plain JSON: Map → object (or entries), Set → array, BigInt → string, Error → its fields. */
-export function toJsonValue(value: unknown, seen = new WeakSet<object>()): unknown {
-  if (value === null || value === undefined) return value ?? null;
-  switch (typeof value) {
-    case 'bigint':
-      return value.toString();
-    case 'number':
-      return Number.isFinite(value) ? value : String(value);
-    case 'function':
-    case 'symbol':
-      return String(value);
-    case 'object':
-      break;
-    default:
-      return value;
-  }
-  const obj = value as object;
-  if (seen.has(obj)) return '[Circular]';
-  seen.add(obj);
-  try {
-    if (obj instanceof Error) return errorToJson(obj, seen);
-    if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
-    if (obj instanceof Map) {
-      const plainKeys = [...obj.keys()].every((k) => typeof k === 'string');
-      return plainKeys
-        ? Object.fromEntries([...obj].map(([k, v]) => [k, toJsonValue(v, seen)]))
-        : [...obj].map(([k, v]) => [toJsonValue(k, seen), toJsonValue(v, seen)]);
-    }
-    if (obj instanceof Set) return [...obj].map((v) => toJsonValue(v, seen));
-    if (ArrayBuffer.isView(obj)) return obj instanceof DataView ? { byteLength: obj.byteLength } : Array.from(obj as unknown as ArrayLike<number | bigint>, (v) => toJsonValue(v, seen));
-    if (obj instanceof ArrayBuffer) return { byteLength: obj.byteLength };
-    if (Array.isArray(obj)) return obj.map((v) => toJsonValue(v, seen));
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(obj)) if (v !== undefined) out[k] = toJsonValue(v, seen);
-    return out;
-  } finally {
-    seen.delete(obj);
-  }
-}
-
-function errorToJson(err: Error, seen: WeakSet<object>): Record<string, unknown> {
-  const out: Record<string, unknown> = { name: err.name, message: err.message };
-  for (const [k, v] of Object.entries(err)) if (v !== undefined && k !== 'stack') out[k] = toJsonValue(v, seen);
-  const cause = (err as { cause?: unknown }).cause;
-  if (cause instanceof Error) out['cause'] = cause.message;
-  return out;
-}
-
 /** An error thrown on the host, as the client will see it: its code first. */
 export function toControlError(err: unknown): ControlError {
   if (!(err instanceof Error)) return { code: 'PLUGVISOR_COMMAND_FAILED', message: String(err) };
-  const json = errorToJson(err, new WeakSet());
+  const json = errorToJson(err);
   const code = typeof json['code'] === 'string' ? json['code'] : 'PLUGVISOR_COMMAND_FAILED';
   return { ...json, code, message: err.message };
 }

@@ -18,7 +18,7 @@ import { PlugvisorError } from '../errors.js';
 import type { Supervisor } from '../supervisor.js';
 import { EventStream } from './event-stream.js';
 import { errorResponse } from './http-errors.js';
-import { toJson } from './json.js';
+import { toJsonText } from '../json-value.js';
 import { LatencyWindows } from './latency-window.js';
 import { allowedHosts, checkLocalRequest, assertLoopbackAddress } from './local-only.js';
 import { createMetrics } from './metrics.js';
@@ -109,7 +109,9 @@ export async function createDevServer(sup: Supervisor, opts: DevServerOptions): 
     if (closing !== undefined) reply.header('connection', 'close');
     return payload;
   });
-  app.setReplySerializer(toJson);
+  // Every reply in the encoding the CLI's --json shares (src/json-value.ts). Only the payload is
+  // passed on: fastify's second argument, the status code, would be taken for an indent.
+  app.setReplySerializer((payload) => toJsonText(payload));
   // A POST with a JSON content type and no body (fetch with a helper that always sets the header)
   // means "no body", as it does without the header; fastify's own parser refuses it.
   const parseJson = app.getDefaultJsonParser('error', 'error');

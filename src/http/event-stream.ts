@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Supervisor } from '../supervisor.js';
 import type { SupervisorEvent } from '../supervisor-events.js';
-import { toJson } from './json.js';
+import { toJsonText } from '../json-value.js';
 import { subscribe, type EventHandlers } from './subscribe.js';
 
 export const STREAMED_EVENTS = ['load', 'reload', 'rollback', 'crash', 'restart', 'unload', 'change', 'config'] as const satisfies readonly SupervisorEvent[];
@@ -62,7 +62,7 @@ export class EventStream {
   }
 
   #broadcast(event: SupervisorEvent, payload: object): void {
-    const data = toJson({ type: event, time: new Date().toISOString(), ...payload });
+    const data = toJsonText({ type: event, time: new Date().toISOString(), ...payload });
     this.#write(`id: ${this.#nextId++}\nevent: ${event}\ndata: ${data}\n\n`);
   }
 

@@ -12,7 +12,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { settlesWithin } from '../src/settles-within.js';
-import { CliProcess, cli, createProject, removeProject, startHost } from './cli-helpers.js';
+import { CliProcess, cli, cliJson, createProject, removeProject, startHost } from './cli-helpers.js';
 
 const hold = {
   'package.json': { name: 'hold', version: '1.0.0', type: 'module', main: 'index.js' },
@@ -114,4 +114,42 @@ test('an HTTP call still running after reload.timeout does not hold the stop: it
   assert.equal(res.status, 503);
   assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'PLUGVISOR_PLUGIN_STOPPED');
   assert.match(host.stdout, /"timeoutMs":1000,"msg":"HTTP requests still running after reload.timeout: stopping the plugins under them"/);
+});
+
+const slowStart = {
+  'package.json': { name: 'slow-start', version: '1.0.0', type: 'module', main: 'index.js' },
+  'index.js': `import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+export default {
+  async setup(ctx) {
+    ctx.log.info('slow-start: setup started');
+    while (!existsSync(join(process.cwd(), 'release'))) await new Promise((resolve) => setTimeout(resolve, 20));
+  },
+  commands: { ping: () => 'pong' },
+};
+`,
+};
+
+test('a CLI call that reaches a host still starting waits for its plugins to load instead of failing; status answers meanwhile', async (t) => {
+  const dir = createProject('plugvisor-cli-starting-', { 'slow-start': slowStart });
+  const host = new CliProcess(dir, ['start']);
+  let call: CliProcess | undefined;
+  t.after(async () => {
+    await call?.stop('SIGKILL');
+    await host.stop('SIGKILL');
+    removeProject(dir);
+  });
+  await host.waitFor(/"msg":"slow-start: setup started"/);
+  const status = await cli(dir, ['plugins', 'status', '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal(JSON.parse(status.stdout).host.starting, true);
+
+  call = new CliProcess(dir, ['plugins', 'call', 'slow-start', 'ping', '--json']);
+  await host.waitFor(/"msg":"control request waits for the supervisor to finish starting/);
+  assert.equal(call.child.exitCode, null, 'the call waits for the start');
+  writeFileSync(join(dir, 'release'), '');
+  assert.equal(await exitCode(call, 20_000, 'the CLI call'), 0, call.stderr);
+  assert.equal(JSON.parse(call.stdout), 'pong');
+  await host.waitFor(/"msg":"plugvisor started"/);
+  assert.equal((await cliJson(dir, ['plugins', 'status'])).host.starting, false);
 });

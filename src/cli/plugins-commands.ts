@@ -69,7 +69,7 @@ export function registerPluginsCommands(plugins: Command): void {
       const [host, list] = await withHost(o, (c) => Promise.all([c.request('status', {}), c.request('list', {})]));
       if (o.json) return printJson({ host, plugins: list });
       print(keyValues([
-        ['host', `pid ${host.pid}, up ${host.uptimeSeconds} s, plugvisor ${host.version}`],
+        ['host', `pid ${host.pid}, up ${host.uptimeSeconds} s, plugvisor ${host.version}${host.starting ? '; starting: loading its configured plugins' : ''}`],
         ['root', host.root],
         ['config', host.configFile ?? '(defaults)'],
         ['socket', host.socket],

@@ -80,7 +80,9 @@ export async function runHost(options: HostRunOptions): Promise<void> {
   try {
     channel = await ControlChannel.open(sup);
     if (options.extras !== undefined) closeExtras = await options.extras(sup, channel);
-    await sup.start();
+    const starting = sup.start();
+    channel.holdUntil(starting);
+    await starting;
   } catch (err) {
     await closeExtras?.().catch(() => undefined);
     await channel?.close().catch(() => undefined);

@@ -9,7 +9,10 @@ import { createRequestHandler } from './control-handlers.js';
 import { ControlServer } from './control-server.js';
 import { EventHistory } from './event-history.js';
 import { PluginWatches } from './plugin-watches.js';
-import { CONTROL_PROTOCOL_VERSION, type HostStatus } from './protocol.js';
+import { CONTROL_PROTOCOL_VERSION, type ControlMethod, type HostStatus } from './protocol.js';
+
+/** What a request may read of a host still starting: it, and the plugins loaded so far. */
+const READ_WHILE_STARTING: ReadonlySet<ControlMethod> = new Set(['status', 'list', 'available']);
 
 export class ControlChannel {
   /** The HTTP dev server's address, shown by `plugins status`. */
@@ -20,6 +23,8 @@ export class ControlChannel {
   readonly #watches: PluginWatches;
   #server: ControlServer | undefined;
   #closing: Promise<void> | undefined;
+  /** The supervisor's start while it runs: requests that need its plugins wait for it (see holdUntil). */
+  #starting: Promise<void> | undefined;
 
   private constructor(sup: Supervisor) {
     this.#sup = sup;
@@ -30,17 +35,40 @@ export class ControlChannel {
   /** Open the project's control socket for `sup` (refused while another host answers on it). */
   static async open(sup: Supervisor): Promise<ControlChannel> {
     const channel = new ControlChannel(sup);
+    const handle = createRequestHandler(sup, { watches: channel.#watches, history: channel.#history, status: () => channel.status() });
     try {
       channel.#server = await ControlServer.open({
         root: sup.root,
         log: sup.log,
-        handle: createRequestHandler(sup, { watches: channel.#watches, history: channel.#history, status: () => channel.status() }),
+        handle: async (method, params, stream) => {
+          const starting = READ_WHILE_STARTING.has(method) ? undefined : channel.#starting;
+          if (starting !== undefined) {
+            sup.log.info({ method }, 'control request waits for the supervisor to finish starting (loading its configured plugins)');
+            await starting;
+          }
+          return handle(method, params, stream);
+        },
       });
     } catch (err) {
       await channel.close();
       throw err;
     }
     return channel;
+  }
+
+  /**
+   * Hold every request but those that read the host and its list (READ_WHILE_STARTING) until
+   * `start` settles. The socket opens before the supervisor
+   * starts (a second host is refused before any plugin runs), and a script that runs
+   * `plugvisor start &` and then `plugvisor plugins call` would otherwise meet a half-loaded
+   * supervisor: PLUGVISOR_PLUGIN_NOT_FOUND for a plugin about to load. A start that fails answers
+   * the held requests with its error.
+   */
+  holdUntil(start: Promise<void>): void {
+    this.#starting = start;
+    start.then(() => {
+      if (this.#starting === start) this.#starting = undefined;
+    }, () => undefined);
   }
 
   get socketPath(): string {
@@ -64,6 +92,7 @@ export class ControlChannel {
       automaticReload: sup.config.reload.automatic,
       pluginWatches: this.#watches.names(),
       httpUrl: this.httpUrl,
+      starting: this.#starting !== undefined,
     };
   }
 

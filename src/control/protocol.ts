@@ -42,6 +42,8 @@ export interface HostStatus {
   pluginWatches: string[];
   /** The HTTP dev server, when this host runs one. */
   httpUrl: string | undefined;
+  /** The supervisor is still loading its configured plugins: other requests wait for it. */
+  starting: boolean;
 }
 
 /** A plugin the host knows of: loaded, configured, or a folder under plugins/. */

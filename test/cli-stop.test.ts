@@ -153,3 +153,22 @@ test('a CLI call that reaches a host still starting waits for its plugins to loa
   await host.waitFor(/"msg":"plugvisor started"/);
   assert.equal((await cliJson(dir, ['plugins', 'status'])).host.starting, false);
 });
+
+test('Ctrl-C on `plugins profile --runs N` stops the reloads: the host does not go on with the runs left', async (t) => {
+  const dir = createProject('plugvisor-cli-stop-profile-', { hold });
+  const host = await startHost(dir);
+  const profile = new CliProcess(dir, ['plugins', 'profile', 'hold', '--runs', '100']);
+  t.after(async () => {
+    await profile.stop('SIGKILL');
+    await host.stop('SIGKILL');
+    removeProject(dir);
+  });
+  await host.waitFor(/"msg":"plugin reloaded"/);
+  await profile.stop('SIGINT');
+  // The stop waits for the control requests in flight: the profile request ends after the reload
+  // that was running when its client left, not after all 100.
+  host.child.kill('SIGTERM');
+  assert.equal(await exitCode(host, 20_000, 'the host'), 0, host.stderr);
+  const reloads = host.stdout.match(/"msg":"plugin reloaded"/g)?.length ?? 0;
+  assert.ok(reloads <= 3, `${reloads} reloads ran after the client left`);
+});

@@ -81,12 +81,16 @@ function createHandlers(sup: Supervisor, host: HostContext): Handlers {
       return { value: value ?? null, text: inspect(value, { depth: 8, breakLength: 100 }), durationMs: performance.now() - t0 };
     },
 
-    async profile(p) {
+    async profile(p, stream) {
       const name = str(p, 'name');
       const runs = Math.max(1, Math.min(100, num(p, 'runs') ?? 1));
       sup.info(name);
       const results = [];
       for (let i = 0; i < runs; i++) {
+        // A client that went away (Ctrl-C on `plugins profile --runs N`) or a host that is stopping
+        // wants no more reloads: without this the host went on reloading the plugin (and its
+        // dependents) for every remaining run, and a stop waited for them all.
+        if (i > 0 && stream.signal.aborted) break;
         const result = await sup.reload(name, { force: bool(p, 'force') });
         results.push(result);
         if (!result.ok) break;

@@ -11,6 +11,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { settlesWithin } from '../src/settles-within.js';
 import { CliProcess, cli, cliJson, createProject, removeProject, startHost } from './cli-helpers.js';
 
 let dir: string;
@@ -147,6 +148,44 @@ test('dev plugin test runs the plugin\'s tests; a failing test fails the command
   }
   const none = await cli(dir, ['dev', 'plugin', 'test', 'no-default']);
   assert.match(none.stderr, /^plugvisor: PLUGVISOR_TESTS_FAILED: no test files in /);
+});
+
+test('dev plugin test: a SIGTERM to the command ends the tests it runs too, and exits 143', async (t) => {
+  // The test file connects to this server and never finishes: the connection closes when the
+  // process running it is gone, and it sends its pid so that cleanup can end it if it is not.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const project = createProject('plugvisor-cli-test-signal-', {
+    endless: {
+      'package.json': { name: 'endless', version: '1.0.0', type: 'module', main: 'index.js' },
+      'index.js': 'export default { commands: { ping: () => "pong" } };\n',
+      'endless.test.mjs': `import { connect } from 'node:net';\nimport { test } from 'node:test';\n`
+        + `test('never ends', () => new Promise(() => { const s = connect(${port}, '127.0.0.1', () => s.write(String(process.pid))); }));\n`,
+    },
+  }, { plugins: [] });
+  const connected = new Promise<{ closed: Promise<void>; pid: Promise<number> }>((resolve) => server.once('connection', (socket) => resolve({
+    closed: new Promise((done) => socket.once('close', () => done())),
+    pid: new Promise((done) => socket.once('data', (d: Buffer) => done(Number(d.toString())))),
+  })));
+  const tests = new CliProcess(project, ['dev', 'plugin', 'test', 'endless']);
+  let testPid: number | undefined;
+  t.after(async () => {
+    await tests.stop('SIGKILL');
+    if (testPid !== undefined) {
+      try {
+        process.kill(testPid, 'SIGKILL');
+      } catch {
+        // already gone, as it should be
+      }
+    }
+    server.close();
+    removeProject(project);
+  });
+  const running = await connected;
+  testPid = await running.pid;
+  assert.equal(await tests.stop('SIGTERM'), 143);
+  assert.ok(await settlesWithin(running.closed, 10_000), 'the process running the test file is gone');
 });
 
 test('dev plugin validate names the step and the reason; unknown plugins fail', async () => {

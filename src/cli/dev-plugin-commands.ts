@@ -3,6 +3,7 @@
  * checking plugins (in this process, no host needed: create, validate, test) and looking into one
  * that runs (debug, monitor, analyze-deps: through the host).
  */
+import { constants } from 'node:os';
 import { join, relative } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import type { Command } from 'commander';
@@ -77,7 +78,19 @@ export function registerDevPluginCommands(plugin: Command): void {
       host?.close();
       if (!o.hotReload) {
         const plan = planTests(dir, root);
-        const code = await runTests(plan);
+        // A signal sent to this process alone (kill, a process manager, an IDE's stop button; a
+        // terminal's Ctrl-C reaches the whole group) killed it and left node --test running the
+        // tests on its own: pass the signal on, and exit as the signal would once the tests are gone.
+        let child: ChildProcess | undefined;
+        let interrupted: NodeJS.Signals | undefined;
+        const forward = (signal: NodeJS.Signals): void => {
+          interrupted = signal;
+          child?.kill(signal);
+        };
+        process.once('SIGINT', forward);
+        process.once('SIGTERM', forward);
+        const code = await runTests(plan, (spawned) => (child = spawned));
+        if (interrupted !== undefined) process.exit(128 + (constants.signals[interrupted] ?? 0));
         if (code !== 0) throw Object.assign(new Error(`the tests of ${name} failed (node --test exited with ${code})`), { code: 'PLUGVISOR_TESTS_FAILED' });
         return;
       }

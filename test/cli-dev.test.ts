@@ -57,6 +57,11 @@ test('dev server: took over the stale socket; the host watches, and the HTTP API
   assert.equal(status.host.httpUrl, url);
   assert.equal(status.host.watching, true);
   assert.equal(status.host.automaticReload, true);
+  // --hot-reload over a config that does not watch: the file was read once, not "the defaults".
+  assert.equal(status.host.configFile, join(dir, 'config', 'hot-loading.yaml'));
+  assert.equal(status.host.configReadOnce, true);
+  const text = await cli(dir, ['plugins', 'status']);
+  assert.match(text.stdout, /^config +\S+hot-loading\.yaml \(read once at start, --hot-reload: its changes are not applied live\)$/m);
   const res = await fetch(`${url}/api/plugins`, { headers: { accept: 'application/json' } });
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), []);
@@ -89,6 +94,21 @@ test('dev server --host on a non-loopback address is refused with PLUGVISOR_HTTP
     assert.match(r.stderr, /^plugvisor: PLUGVISOR_HTTP_NOT_LOCAL: [^\n]*"10\.0\.0\.1"\n$/);
     assert.ok(!existsSync(join(other, 'setup-ran')), 'no plugin was loaded (its setup() did not run)');
     assert.ok(!existsSync(join(other, '.plugvisor', 'run')), 'no control channel was opened');
+  } finally {
+    removeProject(other);
+  }
+});
+
+test('dev server --hot-reload with an invalid config names the file and the key, as start does', async () => {
+  const other = createProject('plugvisor-cli-badconfig-', SETUP_MARKER, { watch: { enabld: true } });
+  try {
+    const file = join(other, 'config', 'hot-loading.yaml');
+    for (const args of [['start'], ['dev', 'server', '--port', '0', '--hot-reload']]) {
+      const r = await cli(other, args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.equal(r.stderr, `plugvisor: PLUGVISOR_CONFIG_INVALID: ${file}: hot_loading.watch.enabld is not a known key\n`, args.join(' '));
+    }
+    assert.ok(!existsSync(join(other, 'setup-ran')), 'no plugin was loaded');
   } finally {
     removeProject(other);
   }

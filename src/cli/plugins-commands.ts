@@ -71,7 +71,8 @@ export function registerPluginsCommands(plugins: Command): void {
       print(keyValues([
         ['host', `pid ${host.pid}, up ${host.uptimeSeconds} s, plugvisor ${host.version}${host.starting ? '; starting: loading its configured plugins' : ''}`],
         ['root', host.root],
-        ['config', host.configFile ?? '(defaults)'],
+        ['config', host.configFile === undefined ? '(defaults)'
+          : host.configReadOnce ? `${host.configFile} (read once at start, --hot-reload: its changes are not applied live)` : host.configFile],
         ['socket', host.socket],
         ['mode', `development ${host.developmentMode ? 'on' : 'off'}, log level ${host.logLevel}`],
         ['watching', `${host.watching ? `on (${host.automaticReload ? 'automatic reload' : 'reports changes only'})` : 'off'}${host.pluginWatches.length ? `; plugins watched: ${host.pluginWatches.join(', ')}` : ''}`],

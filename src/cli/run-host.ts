@@ -51,12 +51,13 @@ export async function runHost(options: HostRunOptions): Promise<void> {
   if (options.config !== undefined && !existsSync(file)) {
     exitWithError(new PlugvisorError('PLUGVISOR_CONFIG_NOT_FOUND', `config file ${file} does not exist`, { file }));
   }
-  const config = options.hotReload === true ? await withWatching(file) : absentDefault ? {} : file;
+  const config = options.hotReload === true ? await withWatching(file, process.cwd()) : absentDefault ? {} : file;
+  const readOnceFrom = typeof config !== 'string' && existsSync(file) ? file : undefined;
   const sup = new Supervisor({ root: process.cwd(), config });
   if (absentDefault) sup.log.info({ file }, 'no config file: running with the default settings and no plugins configured');
   // Switched on this way, development mode keeps the config file: its changes still apply live.
   if (options.devMode) sup.setDevelopmentMode(true);
-  if (typeof config !== 'string' && existsSync(file)) {
+  if (readOnceFrom !== undefined) {
     sup.log.warn({ file }, '--hot-reload forces watching on: the config file is read once (set watch.enabled: true in it to have its changes applied while running)');
   }
   let channel: ControlChannel | undefined;
@@ -79,6 +80,7 @@ export async function runHost(options: HostRunOptions): Promise<void> {
   process.on('SIGTERM', shutdown);
   try {
     channel = await ControlChannel.open(sup);
+    channel.configReadOnceFrom = readOnceFrom;
     if (options.extras !== undefined) closeExtras = await options.extras(sup, channel);
     const starting = sup.start();
     channel.holdUntil(starting);
@@ -130,9 +132,12 @@ function pendingCalls(sup: Supervisor): number {
 }
 
 /** The config with watching and automatic reloads on (the file's other settings kept). */
-async function withWatching(file: string): Promise<string | Record<string, unknown>> {
-  const { readConfigFile } = await import('../config/resolve-config.js');
+async function withWatching(file: string, root: string): Promise<string | Record<string, unknown>> {
+  const { readConfigFile, resolveConfigObject } = await import('../config/resolve-config.js');
   const raw = (existsSync(file) ? readConfigFile(file) ?? {} : {}) as { hot_loading?: Record<string, any> };
+  // Checked as the file it is first: once turned into an object, its errors would name a
+  // "config object" instead of the file and key the user has to fix.
+  if (existsSync(file)) resolveConfigObject(root, raw, file);
   const h = raw.hot_loading ?? {};
   if (h.watch?.enabled === true && h.reload?.automatic !== false) return file;
   return { ...raw, hot_loading: { ...h, watch: { ...(h.watch ?? {}), enabled: true }, reload: { ...(h.reload ?? {}), automatic: true } } };

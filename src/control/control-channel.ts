@@ -17,6 +17,11 @@ const READ_WHILE_STARTING: ReadonlySet<ControlMethod> = new Set(['status', 'list
 export class ControlChannel {
   /** The HTTP dev server's address, shown by `plugins status`. */
   httpUrl: string | undefined;
+  /**
+   * The file the host's config object was read from once at start (dev server --hot-reload): the
+   * supervisor has no file then, yet `plugins status` must not say it runs on the defaults.
+   */
+  configReadOnceFrom: string | undefined;
   readonly #sup: Supervisor;
   readonly #startedAt = new Date();
   readonly #history: EventHistory;
@@ -82,7 +87,8 @@ export class ControlChannel {
       version: PLUGVISOR_VERSION,
       pid: process.pid,
       root: sup.root,
-      configFile: sup.config.file,
+      configFile: sup.config.file ?? this.configReadOnceFrom,
+      configReadOnce: sup.config.file === undefined && this.configReadOnceFrom !== undefined,
       socket: this.socketPath,
       startedAt: this.#startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.#startedAt.getTime()) / 100) / 10,

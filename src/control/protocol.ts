@@ -30,6 +30,11 @@ export interface HostStatus {
   pid: number;
   root: string;
   configFile: string | undefined;
+  /**
+   * The config file was read once at start (dev server --hot-reload over a file that does not turn
+   * watching on): its later changes are not applied live.
+   */
+  configReadOnce: boolean;
   socket: string;
   startedAt: string;
   uptimeSeconds: number;

@@ -21,9 +21,20 @@ export async function startSupervisor(t: TestContext, options: SupervisorOptions
   return sup;
 }
 
-/** A fresh temp folder, removed when the test ends. */
+/** Every temp folder this test file made: removed again when its process exits. */
+const tempDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A fresh temp folder, removed when the test ends, and again at exit: a test's later after-hooks
+ * (a supervisor's stop, registered after the folder was made) may write into it once more, such as
+ * a state backup.
+ */
 export function tempDir(t: TestContext, prefix = 'plugvisor-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

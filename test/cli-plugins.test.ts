@@ -105,6 +105,8 @@ test('bad arguments: exit 2 and one line naming PLUGVISOR_BAD_ARGUMENTS', async 
     cli(dir, ['dev', 'plugin', 'monitor', 'counter', '--interval', '0']),
     cli(dir, ['dev', 'plugin', 'monitor', 'counter', '--count', '0']),
     cli(dir, ['plugins', 'profile', 'counter', '--runs', '0']),
+    // The host runs at most 100: more was cut to 100 without a word.
+    cli(dir, ['plugins', 'profile', 'counter', '--runs', '101']),
     cli(dir, ['plugins', 'dev', 'counter', '--count', '0']),
     cli(dir, ['plugins', 'debug-watcher', '--test-events', '--timeout', '0']),
   ]);

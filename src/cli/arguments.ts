@@ -1,10 +1,17 @@
 /** How command-line values become values: numbers checked, call arguments parsed as JSON. */
 import { InvalidArgumentError } from 'commander';
+import { MAX_PROFILE_RUNS } from '../control/protocol.js';
 
 /** A count, a period or a bound (`--count`, `--runs`, `--interval`, `--timeout`): 0 would do nothing, silently one, spin, or give up at once. */
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+export function profileRuns(value: string): number {
+  const n = positiveInt(value);
+  if (n > MAX_PROFILE_RUNS) throw new InvalidArgumentError(`expected an integer from 1 to ${MAX_PROFILE_RUNS}`);
   return n;
 }
 

@@ -4,7 +4,8 @@
  */
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { positiveInt } from './arguments.js';
+import { MAX_PROFILE_RUNS } from '../control/protocol.js';
+import { positiveInt, profileRuns } from './arguments.js';
 import type { Diagnosis, DiagnosisCheck } from '../diagnose/diagnose-plugin.js';
 import type { WatcherReport } from '../diagnose/test-watcher.js';
 import type { DevWatchEvent } from '../control/plugin-watches.js';
@@ -73,7 +74,7 @@ export function registerPluginsDebugCommands(plugins: Command): void {
   clientOptions(plugins.command('profile <name>')
     .description('reload a plugin and print the time of each phase of the reload')
     .option('--reload-time', 'time the reload\'s phases (the default)')
-    .option('--runs <n>', 'reload N times and print the median, min and max of each phase', positiveInt, 1)
+    .option('--runs <n>', `reload N times (at most ${MAX_PROFILE_RUNS}) and print the median, min and max of each phase`, profileRuns, 1)
     .option('--force', 'skip validation (as reload --force)'))
     .action(async (name: string, o: ClientOptions & { runs: number; force?: boolean }) => {
       const results = await withHost(o, (c) => c.request('profile', { name, runs: o.runs, force: o.force === true }));

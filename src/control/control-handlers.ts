@@ -17,7 +17,7 @@ import { runMonitor } from './call-monitor.js';
 import type { RequestHandler, StreamContext } from './control-server.js';
 import type { EventHistory } from './event-history.js';
 import type { PluginWatches } from './plugin-watches.js';
-import type { ControlMethod, ControlMethods, HostStatus, PluginListing } from './protocol.js';
+import { MAX_PROFILE_RUNS, type ControlMethod, type ControlMethods, type HostStatus, type PluginListing } from './protocol.js';
 
 export interface HostContext {
   watches: PluginWatches;
@@ -83,7 +83,8 @@ function createHandlers(sup: Supervisor, host: HostContext): Handlers {
 
     async profile(p, stream) {
       const name = str(p, 'name');
-      const runs = Math.max(1, Math.min(100, num(p, 'runs') ?? 1));
+      const runs = num(p, 'runs') ?? 1;
+      if (!Number.isInteger(runs) || runs < 1 || runs > MAX_PROFILE_RUNS) throw badArgs(`"runs" must be an integer from 1 to ${MAX_PROFILE_RUNS}`);
       sup.info(name);
       const results = [];
       for (let i = 0; i < runs; i++) {

@@ -24,6 +24,9 @@ import type { DevWatchEvent } from './plugin-watches.js';
 
 export const CONTROL_PROTOCOL_VERSION = 1;
 
+/** The most reloads one profile request runs: each is a whole reload transaction of the plugin and its dependents. */
+export const MAX_PROFILE_RUNS = 100;
+
 export interface HostStatus {
   protocol: typeof CONTROL_PROTOCOL_VERSION;
   version: string;

@@ -223,7 +223,7 @@ test('dev plugin validate --watch validates again on every save', async () => {
   const source = readFileSync(entry, 'utf8');
   const watch = new CliProcess(dir, ['dev', 'plugin', 'validate', 'my-command', '--watch']);
   try {
-    await watch.waitFor(/my-command 0\.1\.0 is valid/);
+    await watch.waitFor(/my-command 0\.1\.0 is valid[^]*watching plugins\/my-command for changes \(Ctrl-C to stop\)/);
     writeFileSync(entry, source.replace('commands: {', 'commands: 42, x: {'));
     await watch.waitFor(/FAIL +load +PLUGVISOR_PLUGIN_INVALID: .*"commands" must be an object/);
     writeFileSync(entry, source);

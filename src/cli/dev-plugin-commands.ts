@@ -63,6 +63,8 @@ export function registerDevPluginCommands(plugin: Command): void {
       await watchFolder(dir, async (changed) => {
         if (!o.json) print(`${new Date().toLocaleTimeString()} ${changed.length === 0 ? 'validating' : `changed: ${changed.map((f) => relative(dir, f)).join(', ')}; validating again`}`);
         show(await validate());
+        // As `test --hot-reload` does: after the report, a silent terminal would look hung.
+        if (!o.json) print(`watching ${relative(process.cwd(), dir) || '.'} for changes (Ctrl-C to stop)`);
       });
     });
 

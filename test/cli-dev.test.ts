@@ -40,6 +40,10 @@ before(async () => {
       'package.json': { name: 'no-default', version: '1.0.0', type: 'module', main: 'index.ts' },
       'index.ts': 'export const commands = {};\n',
     },
+    'setup-throws': {
+      'package.json': { name: 'setup-throws', version: '1.0.0', type: 'module', main: 'index.ts' },
+      'index.ts': "export default { setup() { throw new Error('boom in setup'); }, commands: {} };\n",
+    },
   }, { plugins: [] });
   await leaveStaleSocket(join(dir, '.plugvisor', 'run', 'control.sock'));
   host = await startHost(dir, ['dev', 'server', '--port', '0', '--hot-reload']);
@@ -213,6 +217,10 @@ test('dev plugin validate names the step and the reason; unknown plugins fail', 
   assert.equal(invalid.code, 1);
   assert.match(invalid.stdout, /^FAIL +load +PLUGVISOR_PLUGIN_INVALID: .*no default export/m);
   assert.match(invalid.stderr, /^plugvisor: PLUGVISOR_PLUGIN_INVALID: /);
+  // Named as `plugins load` names it.
+  const setup = await cli(dir, ['dev', 'plugin', 'validate', 'setup-throws']);
+  assert.equal(setup.code, 1);
+  assert.match(setup.stderr, /^plugvisor: PLUGVISOR_SETUP_FAILED: plugin "setup-throws": setup\(\) failed: boom in setup\n$/);
   const unknown = await cli(dir, ['dev', 'plugin', 'validate', 'ghost']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /^plugvisor: PLUGVISOR_MANIFEST_NOT_FOUND: no plugin folder for "ghost"/);

@@ -77,7 +77,7 @@ export async function validatePlugin(dir: string, options: ValidateOptions): Pro
       steps.push({ step, ok: true, ms: performance.now() - s0, detail: describe?.(value) });
       return value;
     } catch (err) {
-      const error = asPlugvisorError(err, step);
+      const error = asPlugvisorError(err, step, report.plugin);
       steps.push({ step, ok: false, ms: performance.now() - s0, error });
       report.error = Object.assign(error, { step });
       throw new StepFailure(error);
@@ -170,16 +170,18 @@ function startScratchWorker(manifest: PluginManifest, compiled: CompiledPlugin, 
   });
 }
 
-function asPlugvisorError(err: unknown, step: ValidationStepName): PlugvisorError {
+/** `plugin` is the manifest's name once it was read: named first, as `plugins load` names it. */
+function asPlugvisorError(err: unknown, step: ValidationStepName, plugin: string | undefined): PlugvisorError {
   const e = err as Error & { step?: string };
+  const whose = plugin === undefined ? '' : `plugin "${plugin}": `;
   if (step === 'activate' && typeof e?.step === 'string') {
     // A hook threw inside the worker: name it, as the host does for a reload.
     const code = e.step === 'migrate' ? 'PLUGVISOR_MIGRATE_FAILED' : 'PLUGVISOR_SETUP_FAILED';
-    return new PlugvisorError(code, `${e.step}() failed: ${e.message}`, { cause: err, hook: e.step });
+    return new PlugvisorError(code, `${whose}${e.step}() failed: ${e.message}`, { cause: err, hook: e.step, plugin });
   }
   if (err instanceof PlugvisorError || isPlugvisorError(err)) return err;
   // activate reports the hook that threw (state, setup) as `step`.
   const code = step === 'activate' ? 'PLUGVISOR_SETUP_FAILED' : step === 'health' ? 'PLUGVISOR_HEALTH_FAILED' : 'PLUGVISOR_RELOAD_FAILED';
   const hook = typeof e?.step === 'string' ? `${e.step}() failed: ` : '';
-  return new PlugvisorError(code, `${hook}${e?.message ?? String(err)}`, { cause: err, hook: e?.step });
+  return new PlugvisorError(code, `${whose}${hook}${e?.message ?? String(err)}`, { cause: err, hook: e?.step, plugin });
 }

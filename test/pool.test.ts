@@ -376,3 +376,51 @@ test('reloadAll: a group that rolls back at a failed plugin\'s start leaves its 
   assert.deepEqual(results.map((r) => [r.plugin, r.ok, r.rolledBack]), [['kept-pool', false, true], ['dies-once', false, true]]);
   assert.equal(await sup.call('kept-pool', 'version'), 1);
 });
+
+/**
+ * A pool of two threads whose `block` waits on a shared cell: two blocked calls hold both threads,
+ * so the calls after them queue inside piscina.
+ */
+function blockingPool(dir: string, name: string): string {
+  return writePlugin(dir, {
+    'package.json': { name, version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { pool: { maxThreads: 2, minThreads: 2 } } },
+    'index.js': 'export default { commands: { echo: (_ctx, v) => v, block: (_ctx, shared) => { Atomics.wait(new Int32Array(shared), 0, 0); return "released"; } } };\n',
+  });
+}
+
+function release(gate: SharedArrayBuffer): void {
+  const cell = new Int32Array(gate);
+  Atomics.store(cell, 0, 1);
+  Atomics.notify(cell, 0);
+}
+
+// piscina's close() resolves once a thread is idle (with two threads, after the first task to end:
+// it counts that thread twice) and then destroys the pool, failing the tasks still in its queue.
+// Each way resolves once the pool no longer takes calls, with what is left to await.
+const retirements: Array<[string, (sup: Supervisor, name: string) => Promise<{ done: Promise<unknown> }>]> = [
+  ['a reload', async (sup, name) => {
+    const result = await sup.reload(name);
+    assert.equal(result.ok, true, result.error?.message);
+    return { done: Promise.resolve() };
+  }],
+  ['unload', async (sup, name) => ({ done: sup.unload(name) })],
+];
+for (const [what, retire] of retirements) {
+  test(`${what} answers the calls queued in the old pool, not only the running ones`, async (t) => {
+    const sup = await startSupervisor(t);
+    const name = `pool-queued-${what.replace(' ', '-')}`;
+    await sup.load(blockingPool(tempDir(t), name));
+    const gates = [new SharedArrayBuffer(4), new SharedArrayBuffer(4)];
+    const running = gates.map((gate) => sup.call(name, 'block', gate));
+    // Handed to the pool, waiting there for a thread.
+    const queued = [1, 2, 3, 4].map((i) => sup.call(name, 'echo', i));
+    const retired = await retire(sup, name);
+    // One thread at a time: the first to end must not close the pool under the other's queue.
+    release(gates[0]!);
+    assert.equal(await running[0], 'released');
+    release(gates[1]!);
+    assert.equal(await running[1], 'released');
+    assert.deepEqual(await Promise.all(queued), [1, 2, 3, 4]);
+    await retired.done;
+  });
+}

@@ -92,6 +92,13 @@ export class PoolRuntime implements ManagedPlugin {
   #starting: Promise<void> | undefined;
   /** Pools replaced by a reload, still finishing the calls they were given. */
   readonly #retiring = new Map<Piscina<PoolTask, PoolResult>, Promise<void>>();
+  /**
+   * The tasks handed to each pool and not yet settled. A pool is drained by waiting for these, not
+   * with piscina's close(): close() (5.x) resolves as soon as its threads look idle — with two
+   * threads, after the first task to end, as it counts that thread twice — and then destroys the
+   * pool, failing the tasks still in its queue with "Terminating worker thread".
+   */
+  readonly #tasks = new Map<Piscina<PoolTask, PoolResult>, Set<Promise<void>>>();
   #lastLoaded: Date | undefined;
   #reloadCount = 0;
   #failure: Error | undefined;
@@ -191,13 +198,13 @@ export class PoolRuntime implements ManagedPlugin {
     this.#failQueued(() => this.#stoppedError('call'));
     const pool = this.#pool;
     this.#pool = undefined;
-    // close() lets the queued and running tasks finish, then ends the threads; whatever is still
-    // running after timeoutMs is terminated.
+    // The queued and running tasks finish, then the threads end; whatever is still running after
+    // timeoutMs is terminated (destroy() fails its call, below).
     const pools = [...this.#retiring.keys()];
     const closing = [...this.#retiring.values()];
     if (pool !== undefined) {
       pools.push(pool);
-      closing.push(pool.close().catch((err: Error) => this.#hooks.log.warn({ plugin: this.name, err }, 'closing the pool failed')));
+      closing.push(this.#drained(pool));
     }
     await settlesWithin(Promise.all(closing), timeoutMs);
     await Promise.all(pools.map((p) => p.destroy()));
@@ -296,12 +303,22 @@ export class PoolRuntime implements ManagedPlugin {
     if (old !== undefined) this.#retire(old);
   }
 
-  /** Close a replaced pool in the background: its tasks finish, their calls are answered. */
+  /**
+   * Close a replaced pool in the background: its tasks finish, their calls are answered. No bound
+   * of its own is needed: each task ends by its call's callTimeoutMs at the latest (it is aborted).
+   */
   #retire(pool: Piscina<PoolTask, PoolResult>): void {
-    const closing = pool.close()
+    const closing = this.#drained(pool)
+      .then(() => pool.destroy())
       .catch((err: Error) => this.#hooks.log.warn({ plugin: this.name, err }, 'closing the replaced pool failed'))
       .finally(() => this.#retiring.delete(pool));
     this.#retiring.set(pool, closing);
+  }
+
+  /** Settles once every task handed to `pool` has settled (it is given no new ones by then). */
+  async #drained(pool: Piscina<PoolTask, PoolResult>): Promise<void> {
+    const tasks = this.#tasks.get(pool);
+    if (tasks !== undefined) await Promise.all([...tasks]);
   }
 
   /** Make `pool` the one calls go to. */
@@ -381,10 +398,18 @@ export class PoolRuntime implements ManagedPlugin {
     const abort = new TaskAbort();
     call.abort = abort;
     call.sentTo = this.#generation;
-    this.#pool!.run({ c: call.command, a: call.args }, { signal: abort }).then(
+    const pool = this.#pool!;
+    let tasks = this.#tasks.get(pool);
+    if (tasks === undefined) this.#tasks.set(pool, (tasks = new Set()));
+    const task = pool.run({ c: call.command, a: call.args }, { signal: abort }).then(
       (result) => this.#onResult(call, result),
       (err: unknown) => this.#onRunError(call, asError(err)),
     );
+    tasks.add(task);
+    void task.finally(() => {
+      tasks.delete(task);
+      if (tasks.size === 0 && this.#tasks.get(pool) === tasks) this.#tasks.delete(pool);
+    });
   }
 
   #onResult(call: PoolCall, result: PoolResult): void {

@@ -597,6 +597,10 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       },
       wireDependencies: (dependsOn, targets) => this.#wireDependencies(dependsOn, targets),
       workerReady: (runtime) => this.#rewireDependents(runtime),
+      dependencyTimedOut: (name) => {
+        const dependency = this.#plugins.get(name);
+        if (dependency instanceof PluginRuntime) dependency.checkLiveness();
+      },
     };
   }
 

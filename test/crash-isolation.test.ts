@@ -376,3 +376,26 @@ test('a call answered just before its worker dies of an uncaught error keeps its
     await restarted;
   }
 });
+
+test("a dependency that loops forever on a dependent's call is replaced, as when the host called it", async (t) => {
+  const sup = await startSupervisor(t);
+  const root = tempDir(t);
+  const store = writePlugin(`${root}/spinning-store`, {
+    'package.json': { name: 'spinning-store', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { limits: { callTimeoutMs: 300, pingTimeoutMs: 200 } } },
+    'index.js': 'export default { state: () => ({ n: 0 }), commands: { inc: (ctx) => ++ctx.state.n, spin() { for (;;); } } };\n',
+  });
+  const app = writePlugin(`${root}/store-user`, {
+    'package.json': { name: 'store-user', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { dependsOn: { 'spinning-store': '^1.0.0' } } },
+    'index.js': 'export default { commands: { inc: (ctx) => ctx.plugins["spinning-store"].inc(), spin: (ctx) => ctx.plugins["spinning-store"].spin() } };\n',
+  });
+  await sup.load(store);
+  await sup.load(app);
+  const crashed = nextEvent(sup, 'crash', 'spinning-store');
+  const restarted = nextEvent(sup, 'restart', 'spinning-store');
+  // Only the dependent's worker sees this call time out: the host never does.
+  const err = await rejectionOf(sup.call('store-user', 'spin'));
+  assert.equal(err.code, 'PLUGVISOR_CALL_TIMEOUT');
+  assert.equal((await crashed).reason, 'unresponsive');
+  assert.equal((await restarted).generation, 2);
+  assert.equal(await sup.call('store-user', 'inc'), 1);
+});

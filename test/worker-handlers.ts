@@ -20,6 +20,6 @@ export function handlersFor(state: unknown): WorkerUnderTest {
   (ctx as { state: unknown }).state = state;
   const server = new RpcServer(definition, ctx, 1);
   const reserve = new BufferReserve();
-  const handlers = createControlHandlers({ definition, tracker, ctx, server, served: new ServedPorts(server), reserve });
+  const handlers = createControlHandlers({ definition, tracker, ctx, server, served: new ServedPorts(server), reserve }, () => undefined);
   return { handlers, reserve, ctx };
 }

@@ -91,7 +91,7 @@ function flushStdio(): Promise<void> {
   return Promise.race([flushed.then(() => undefined), bound]).finally(() => clearTimeout(timer));
 }
 
-export function createControlHandlers(w: WorkerPluginState): Handlers {
+export function createControlHandlers(w: WorkerPluginState, onPeerTimeout: (name: string) => void): Handlers {
   const peers = new Map<string, PeerClient>();
   const wirePeer = (wiring: PeerWiring): void => {
     const existing = peers.get(wiring.name);
@@ -99,7 +99,7 @@ export function createControlHandlers(w: WorkerPluginState): Handlers {
       existing.wire(wiring);
       return;
     }
-    const client = new PeerClient(wiring);
+    const client = new PeerClient(wiring, onPeerTimeout);
     peers.set(wiring.name, client);
     w.ctx.plugins[wiring.name] = createPluginProxy(client);
   };

@@ -18,11 +18,13 @@ export class PeerClient {
   /** Calls issued while no channel is open: sent in order when the next one is wired. */
   #waiting: CallMessage[] = [];
 
-  constructor(wiring: PeerWiring) {
+  /** `onTimeout` runs when a call sent to the dependency timed out (the host then checks its liveness). */
+  constructor(wiring: PeerWiring, onTimeout: (name: string) => void) {
     this.#name = wiring.name;
     this.#timeoutMs = wiring.callTimeoutMs;
     this.#calls = new CallTable((call) => {
       call.reject(codeError('PLUGVISOR_CALL_TIMEOUT', `call ${this.#name}.${call.command} timed out after ${this.#timeoutMs} ms`));
+      if (call.sentTo === 1) onTimeout(this.#name);
     });
     this.wire(wiring);
   }

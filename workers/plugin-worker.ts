@@ -10,7 +10,7 @@
  */
 import * as nodeModule from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PROTOCOL_VERSION, type AssignMessage, type CallOrBatch, type ControlRequest, type LoadedMessage, type LoggerUsedMessage, type PluginWorkerData, type SpareWorkerData } from '../src/protocol/messages.js';
+import { PROTOCOL_VERSION, type AssignMessage, type CallOrBatch, type ControlRequest, type LoadedMessage, type LoggerUsedMessage, type PeerTimeoutMessage, type PluginWorkerData, type SpareWorkerData } from '../src/protocol/messages.js';
 import { toWireError } from '../src/protocol/wire-error.js';
 import type { PluginContext, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { BufferReserve } from './buffer-reserve.js';
@@ -68,7 +68,8 @@ async function main(data: PluginWorkerData): Promise<void> {
   tracker.install(ctx);
   const server = new RpcServer(definition, ctx, data.generation);
   const served = new ServedPorts(server);
-  const handlers = createControlHandlers({ definition, tracker, ctx, server, served, reserve: new BufferReserve() });
+  const handlers = createControlHandlers({ definition, tracker, ctx, server, served, reserve: new BufferReserve() },
+    (name) => host.postMessage({ t: 'peer-timeout', name } satisfies PeerTimeoutMessage));
   const outbox = server.createOutbox(host as never);
   // Paid now rather than in a reload's pause: the first runs of the codec, the delta tracker and the
   // detach handler, and Node's lazily loaded performance global (about 1.5 ms on first use; the

@@ -139,7 +139,13 @@ export type HostToWorker = CallOrBatch | ControlRequest | AssignMessage;
 /** Sent once by a plugin worker when the plugin first uses ctx.log (see PluginWorkerData.preloadLogger). */
 export type LoggerUsedMessage = { t: 'logger' };
 
-export type WorkerToHost = ReplyOrBatch | ControlResponse | LoadedMessage | LoggerUsedMessage;
+/**
+ * A call to dependency `name` timed out in this worker. Calls between plugins bypass the host, so
+ * without this the host would never check whether the dependency's event loop still answers.
+ */
+export type PeerTimeoutMessage = { t: 'peer-timeout'; name: string };
+
+export type WorkerToHost = ReplyOrBatch | ControlResponse | LoadedMessage | LoggerUsedMessage | PeerTimeoutMessage;
 
 /** What every plugin worker is started with. */
 export interface PluginWorkerData {

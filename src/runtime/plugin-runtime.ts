@@ -39,6 +39,8 @@ export interface RuntimeHooks {
   wireDependencies(dependsOn: Record<string, string>, targets?: ReadonlyMap<string, WorkerTransport>): Promise<PeerWiring[]>;
   /** A new worker of this plugin serves: give its dependents channels to it. */
   workerReady(runtime: PluginRuntime): Promise<void>;
+  /** A call of this plugin's worker to dependency `name` timed out: is that dependency's worker still answering? */
+  dependencyTimedOut?(name: string): void;
   emit(event: 'crash' | 'restart', payload: Record<string, unknown>): void;
   /** The state a start or crash restart begins with (a backup), or undefined for state(). */
   savedState(runtime: PluginRuntime): Promise<SavedState | undefined>;
@@ -364,6 +366,7 @@ export class PluginRuntime implements ManagedPlugin {
       onLoggerUsed: () => {
         this.#usesLogger = true;
       },
+      onPeerTimeout: (name) => this.#hooks.dependencyTimedOut?.(name),
       onCloneError: (message, err) => this.#onCloneError(message, err),
       onDeath: (death) => {
         if (transport !== undefined) this.#onDeath(transport, death);
@@ -580,6 +583,15 @@ export class PluginRuntime implements ManagedPlugin {
     if (this.#drainWaiters.length > 0) this.#checkDrained();
     const transport = this.#transport;
     if (transport !== undefined && call.sentTo === transport.generation) this.#checkLiveness(transport);
+  }
+
+  /**
+   * A dependent's call to this plugin timed out (calls between plugins bypass the host's call
+   * table): ping the serving worker, and replace it if it no longer answers, as after a call of the host.
+   */
+  checkLiveness(): void {
+    const transport = this.#transport;
+    if (transport !== undefined) this.#checkLiveness(transport);
   }
 
   /** A timeout alone does not restart a worker: only one whose event loop no longer answers. */

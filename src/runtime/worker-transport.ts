@@ -28,6 +28,8 @@ export interface WorkerTransportOptions {
   onStrayMessage?(message: unknown): void;
   /** The plugin used ctx.log for the first time in this worker. */
   onLoggerUsed?(): void;
+  /** A call of this worker's plugin to its dependency `name` timed out. */
+  onPeerTimeout?(name: string): void;
 }
 
 interface PendingControl {
@@ -245,6 +247,9 @@ export class WorkerTransport {
         return true;
       case 'logger':
         this.#options.onLoggerUsed?.();
+        return true;
+      case 'peer-timeout':
+        this.#options.onPeerTimeout?.(msg.name);
         return true;
       default:
         return false;

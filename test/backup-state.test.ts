@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { serialize } from 'node:v8';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Supervisor } from 'plugvisor';
@@ -72,7 +73,11 @@ test('reload --backup-state keeps the state from before the reload on disk, even
   assert.ok(existsSync(r.backupFile!));
 });
 
-test('a corrupt backup is set aside and the plugin starts from state()', async (t) => {
+/**
+ * Back up a state with count 1, replace the file's content with `rewrite(file)`, then start again:
+ * the plugin must start from state() and the file must be set aside.
+ */
+async function assertSetAside(t: import('node:test').TestContext, rewrite: (file: string) => string | Buffer): Promise<void> {
   const root = tempDir(t);
   writeVersioned(join(root, 'p'), { version: '1.0.0' });
   const first = supervisor(t, root, true);
@@ -80,11 +85,15 @@ test('a corrupt backup is set aside and the plugin starts from state()', async (
   await first.call('versioned', 'inc');
   await first.stop();
   const file = join(root, '.plugvisor', 'state', 'versioned.v8');
-  writeFileSync(file, '{"version":"1.0.0","savedAt":"x"}\nnot v8 at all');
+  writeFileSync(file, rewrite(file));
   const second = supervisor(t, root, true);
   await second.start();
   assert.deepEqual(await second.call('versioned', 'get'), { version: '1.0.0', count: 0 });
   assert.ok(existsSync(`${file}.corrupt`));
+}
+
+test('a corrupt backup is set aside and the plugin starts from state()', async (t) => {
+  await assertSetAside(t, () => '{"version":"1.0.0","savedAt":"x"}\nnot v8 at all');
 });
 
 test('a failed plugin reloaded with a version whose migrate() refuses its backup: the reload fails, the backup is set aside, the next reload starts from state()', async (t) => {
@@ -109,4 +118,12 @@ test('a failed plugin reloaded with a version whose migrate() refuses its backup
   const fresh = await sup.reload('versioned');
   assert.equal(fresh.ok, true, fresh.error?.message);
   assert.deepEqual(await sup.call('versioned', 'get'), { version: '2.0.0', count: 0 });
+});
+
+test("another plugin's backup under this plugin's name is set aside, not restored", async (t) => {
+  // Copied by hand from another plugin of the same version: a state of another shape.
+  await assertSetAside(t, (file) => {
+    const header = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!) as Record<string, unknown>;
+    return Buffer.concat([Buffer.from(`${JSON.stringify({ ...header, plugin: 'other' })}\n`), serialize({ count: 'not a number' })]);
+  });
 });

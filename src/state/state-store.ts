@@ -29,7 +29,8 @@ export class StateStore {
     mkdirSync(this.dir, { recursive: true });
     const file = this.fileOf(plugin, label);
     const savedAt = new Date().toISOString();
-    const header = Buffer.from(JSON.stringify({ version, savedAt }) + '\n');
+    // `plugin` lets load() refuse another plugin's file put under this name (a copy made by hand).
+    const header = Buffer.from(JSON.stringify({ plugin, version, savedAt }) + '\n');
     const tmp = `${file}.${process.pid}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
@@ -54,7 +55,14 @@ export class StateStore {
     }
     const newline = bytes.indexOf(0x0a);
     if (newline < 0) throw new Error(`${file}: not a plugvisor state file (no header)`);
-    const header = JSON.parse(bytes.subarray(0, newline).toString('utf8')) as { version: string; savedAt: string };
+    const header = JSON.parse(bytes.subarray(0, newline).toString('utf8')) as { plugin?: unknown; version?: unknown; savedAt?: unknown } | null;
+    if (header === null || typeof header !== 'object' || typeof header.version !== 'string' || typeof header.savedAt !== 'string') {
+      throw new Error(`${file}: not a plugvisor state file (its header lacks "version" and "savedAt")`);
+    }
+    // Files written before the header named its plugin have no "plugin": those are taken as they are.
+    if (header.plugin !== undefined && header.plugin !== plugin) {
+      throw new Error(`${file}: the state of plugin ${JSON.stringify(header.plugin)}, not of "${plugin}"`);
+    }
     // A copy that owns its buffer: it is transferred to the worker.
     const state = new Uint8Array(bytes.subarray(newline + 1));
     return { state, version: header.version, savedAt: header.savedAt, file };

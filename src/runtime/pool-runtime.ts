@@ -401,15 +401,17 @@ export class PoolRuntime implements ManagedPlugin {
     const pool = this.#pool!;
     let tasks = this.#tasks.get(pool);
     if (tasks === undefined) this.#tasks.set(pool, (tasks = new Set()));
-    const task = pool.run({ c: call.command, a: call.args }, { signal: abort }).then(
+    const task: Promise<void> = pool.run({ c: call.command, a: call.args }, { signal: abort }).then(
       (result) => this.#onResult(call, result),
       (err: unknown) => this.#onRunError(call, asError(err)),
-    );
-    tasks.add(task);
-    void task.finally(() => {
+    ).catch((err: unknown) => {
+      // A bug in answering the call must not become an unhandled rejection, which ends the host.
+      this.#hooks.log.error({ plugin: this.name, err }, 'answering a pooled call failed');
+    }).finally(() => {
       tasks.delete(task);
       if (tasks.size === 0 && this.#tasks.get(pool) === tasks) this.#tasks.delete(pool);
     });
+    tasks.add(task);
   }
 
   #onResult(call: PoolCall, result: PoolResult): void {

@@ -1,6 +1,7 @@
 /** The events a Supervisor emits; every payload names its plugin. */
 export interface SupervisorEventMap {
   load: [{ plugin: string; version: string; activation: 'eager' | 'lazy'; pooled: boolean }];
+  /** sup.unload(), and stop() for each plugin it ends (dependents first). */
   unload: [{ plugin: string; version: string }];
   crash: [{ plugin: string; reason: string; generation: number; failedCalls: number; error?: string }];
   restart: [{ plugin: string; attempt: number; delayMs: number; generation: number; state: string; durationMs: number }];

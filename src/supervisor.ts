@@ -494,6 +494,9 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
         const runtime = this.#plugins.get(name);
         if (runtime === undefined) continue;
         await runtime.stop(this.#timeoutMs()).catch((err: Error) => this.log.error({ plugin: name, err }, 'stopping plugin failed'));
+        // As start() says `load` for each plugin, stop() says `unload`: a listener that counts the
+        // plugins loaded (a dashboard, a metric) would otherwise keep them after the stop.
+        this.emit('unload', { plugin: name, version: runtime.manifest.version });
       }
       this.#plugins.clear();
     });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startSupervisor, tempDir } from './helpers.js';
+import { join } from 'node:path';
+import { startSupervisor, tempDir, writePlugin } from './helpers.js';
 import { setupGate, writeVersioned } from './reload-helpers.js';
 
 function activeMessagePorts(): number {
@@ -38,4 +39,20 @@ test('a reload in its pause when stop() is called: stop waits for the swap and e
   assert.equal(r.ok, true, r.error?.message);
   assert.equal(activeMessagePorts(), portsBefore);
   assert.deepEqual(sup.list(), []);
+});
+
+test('stop() says unload for every plugin it ends, dependents before their dependencies', async (t) => {
+  const root = tempDir(t);
+  const base = writeVersioned(join(root, 'base'), { version: '1.0.0' });
+  const user = writePlugin(join(root, 'user'), {
+    'package.json': { name: 'user', version: '2.0.0', type: 'module', main: 'index.ts', plugvisor: { dependsOn: { versioned: '^1.0.0' } } },
+    'index.ts': 'export default { commands: { ping: () => "pong" } };\n',
+  });
+  const sup = await startSupervisor(t);
+  await sup.load(base);
+  await sup.load(user);
+  const unloads: Array<{ plugin: string; version: string }> = [];
+  sup.on('unload', (e) => unloads.push(e));
+  await sup.stop();
+  assert.deepEqual(unloads, [{ plugin: 'user', version: '2.0.0' }, { plugin: 'versioned', version: '1.0.0' }]);
 });

@@ -34,7 +34,7 @@ export const ErrorCodes = {
   PLUGVISOR_CALL_TIMEOUT: 'A call did not settle within the plugin\'s callTimeoutMs.',
   PLUGVISOR_PLUGIN_CRASHED: "The plugin's worker exited, ran out of memory, died of an uncaught error or stopped answering.",
   PLUGVISOR_PLUGIN_FAILED: 'The plugin crashed more often than its restart policy allows and is no longer restarted.',
-  PLUGVISOR_PLUGIN_STOPPED: 'The plugin was unloaded, or the supervisor stopped, before the call could run.',
+  PLUGVISOR_PLUGIN_STOPPED: "The plugin was unloaded, or the supervisor stopped, before the call could run, or while it ran past the stop's timeout (`reload.timeout`); the message says which.",
   // reloads
   PLUGVISOR_RELOAD_TIMEOUT: 'A reload step (draining calls in flight, detaching, activating) outlived reload.timeout.',
   PLUGVISOR_STATE_NOT_SERIALIZABLE: "The plugin's state cannot be serialised with node:v8 (a function, a class with private fields, a native handle).",

@@ -215,6 +215,17 @@ test('stop() lets the calls a pool holds finish before ending its threads', asyn
   assert.equal((await rejection(sup.call('pool-basic', 'echo', 1))).code, 'PLUGVISOR_PLUGIN_NOT_FOUND');
 });
 
+test('a pooled call still running when stop() times out fails with PLUGVISOR_PLUGIN_STOPPED saying so', async (t) => {
+  const sup = await startSupervisor(t, { config: { log_level: 'silent', reload: { timeout: 0.2 } } });
+  await sup.load(fixture('pool-basic'));
+  // Never released: only stop()'s timeout ends it.
+  const blocked = rejection(sup.call('pool-basic', 'block', new SharedArrayBuffer(4)));
+  await sup.unload('pool-basic');
+  const err = await blocked;
+  assert.equal(err.code, 'PLUGVISOR_PLUGIN_STOPPED');
+  assert.match(err.message, /^plugin "pool-basic" was stopped while call block was queued or running in its pool \(it did not finish within the stop's timeout\)$/);
+});
+
 test('a pooled plugin cannot have a connect() hook', async (t) => {
   const sup = await startSupervisor(t);
   const err = await rejection(sup.load(fixture('pool-connect')));
@@ -309,6 +320,7 @@ test('reloadAll: a pooled plugin whose new version fails to start rolls back the
   const results = await sup.reloadAll();
   assert.deepEqual(results.map((r) => [r.plugin, r.ok, r.rolledBack]), [['group-keeper', false, true], ['group-pool', false, true]]);
   assert.equal(results[1]!.error?.code, 'PLUGVISOR_SETUP_FAILED');
+  assert.equal(results[1]!.error?.step, 'setup');
   // The old version of the worker plugin serves on, with its state.
   assert.equal(await sup.call('group-keeper', 'get'), 1);
   assert.equal(await sup.call('group-keeper', 'inc'), 2);

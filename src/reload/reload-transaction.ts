@@ -675,11 +675,18 @@ async function step<T>(name: ReloadStep, run: () => Promise<T> | T): Promise<T> 
   } catch (err) {
     if (err instanceof StepError) throw err;
     const e = err as Error & { step?: ReloadStep };
-    // Activation reports its own step (state, restore, migrate, setup, health).
-    const at: ReloadStep = name === 'activate' && typeof e.step === 'string' ? e.step : name;
+    // Activation reports its own step (state, restore, migrate, setup, health); so does a new
+    // pool's start, which runs state() and setup() in its first thread.
+    const at: ReloadStep = (name === 'activate' || name === 'load') && isHookStep(e.step) ? e.step : name;
     if (isPlugvisorError(e)) throw new StepError(at, e);
     throw new StepError(at, new PlugvisorError('PLUGVISOR_RELOAD_FAILED', e.message, { cause: e }));
   }
+}
+
+const HOOK_STEPS: ReadonlySet<string> = new Set<ReloadStep>(['state', 'restore', 'migrate', 'setup', 'health']);
+
+function isHookStep(step: unknown): step is ReloadStep {
+  return typeof step === 'string' && HOOK_STEPS.has(step);
 }
 
 function asStepError(err: unknown): StepError {

@@ -284,7 +284,7 @@ export class PluginRuntime implements ManagedPlugin {
       await transport.terminate();
     }
     // Sent to the worker and still unanswered after the drain: they had started.
-    this.#calls.failWhere(() => true, (c) => pluginStopped(this.name, `call ${c.command}`, true));
+    this.#calls.failWhere(() => true, (c) => pluginStopped(this.name, `call ${c.command}`, 'running'));
     this.#calls.close();
     this.#transport = undefined;
     this.#status = 'stopped';

@@ -208,7 +208,7 @@ export class PoolRuntime implements ManagedPlugin {
     }
     await settlesWithin(Promise.all(closing), timeoutMs);
     await Promise.all(pools.map((p) => p.destroy()));
-    this.#calls.failWhere(() => true, (c) => this.#stoppedError(`call ${c.command}`));
+    this.#calls.failWhere(() => true, (c) => pluginStopped(this.name, `call ${c.command}`, 'in-pool'));
     this.#calls.close();
     this.#status = 'stopped';
   }
@@ -445,7 +445,7 @@ export class PoolRuntime implements ManagedPlugin {
     }
     if (err.name === 'AbortError' || err.message === THREAD_TERMINATION) {
       // Not ours (our aborts settle their call first): the pool is being closed or destroyed.
-      call.reject(this.#status === 'failed' ? this.#failedError() : this.#stoppedError(`call ${call.command}`));
+      call.reject(this.#status === 'failed' ? this.#failedError() : pluginStopped(this.name, `call ${call.command}`, 'in-pool'));
       return;
     }
     const death = deathOf(err);

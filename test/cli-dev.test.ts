@@ -209,6 +209,8 @@ test('dev plugin test: a SIGTERM to the command ends the tests it runs too, and 
   const running = await connected;
   testPid = await running.pid;
   assert.equal(await tests.stop('SIGTERM'), 143);
+  // Waited for: 'exit' can come before the last of stderr is read.
+  await tests.waitFor(/^plugvisor: the tests of endless were stopped by SIGTERM$/m, 10_000, 'stderr');
   assert.ok(await settlesWithin(running.closed, 10_000), 'the process running the test file is gone');
 });
 

@@ -154,7 +154,8 @@ test('a CLI call that reaches a host still starting waits for its plugins to loa
   assert.equal((await cliJson(dir, ['plugins', 'status'])).host.starting, false);
 });
 
-test('Ctrl-C on `plugins profile --runs N` stops the reloads: the host does not go on with the runs left', async (t) => {
+/** A host running `plugins profile hold --runs 100`, its first reload done; all ended when the test ends. */
+async function hostProfiling(t: TestContext): Promise<{ host: CliProcess; profile: CliProcess }> {
   const dir = createProject('plugvisor-cli-stop-profile-', { hold });
   const host = await startHost(dir);
   const profile = new CliProcess(dir, ['plugins', 'profile', 'hold', '--runs', '100']);
@@ -164,6 +165,11 @@ test('Ctrl-C on `plugins profile --runs N` stops the reloads: the host does not 
     removeProject(dir);
   });
   await host.waitFor(/"msg":"plugin reloaded"/);
+  return { host, profile };
+}
+
+test('Ctrl-C on `plugins profile --runs N` stops the reloads: the host does not go on with the runs left', async (t) => {
+  const { host, profile } = await hostProfiling(t);
   await profile.stop('SIGINT');
   // The stop waits for the control requests in flight: the profile request ends after the reload
   // that was running when its client left, not after all 100.
@@ -171,4 +177,14 @@ test('Ctrl-C on `plugins profile --runs N` stops the reloads: the host does not 
   assert.equal(await exitCode(host, 20_000, 'the host'), 0, host.stderr);
   const reloads = host.stdout.match(/"msg":"plugin reloaded"/g)?.length ?? 0;
   assert.ok(reloads <= 3, `${reloads} reloads ran after the client left`);
+});
+
+test('a host that stops during `plugins profile --runs N` answers with the runs done, and the CLI says the profile was cut short', async (t) => {
+  const { host, profile } = await hostProfiling(t);
+  host.child.kill('SIGTERM');
+  assert.equal(await exitCode(profile, 20_000, 'the profile'), 1, profile.stderr);
+  // Waited for: 'exit' can come before the last of the output is read.
+  await profile.waitFor(/^hold: \d+ reloads? /m, 10_000);
+  await profile.waitFor(/^plugvisor: PLUGVISOR_HOST_STOPPING: profile of hold cut short after \d+ of 100 runs: the host is stopping$/m, 10_000, 'stderr');
+  assert.equal(await exitCode(host, 20_000, 'the host'), 0, host.stderr);
 });

@@ -92,7 +92,11 @@ export function registerDevPluginCommands(plugin: Command): void {
         process.once('SIGINT', forward);
         process.once('SIGTERM', forward);
         const code = await runTests(plan, (spawned) => (child = spawned));
-        if (interrupted !== undefined) process.exit(128 + (constants.signals[interrupted] ?? 0));
+        if (interrupted !== undefined) {
+          // Said, not only exited with: a status of 143 alone reads like a test that failed.
+          process.stderr.write(`plugvisor: the tests of ${name} were stopped by ${interrupted}\n`);
+          process.exit(128 + (constants.signals[interrupted] ?? 0));
+        }
         if (code !== 0) throw Object.assign(new Error(`the tests of ${name} failed (node --test exited with ${code})`), { code: 'PLUGVISOR_TESTS_FAILED' });
         return;
       }

@@ -10,6 +10,7 @@ import type { Diagnosis, DiagnosisCheck } from '../diagnose/diagnose-plugin.js';
 import type { WatcherReport } from '../diagnose/test-watcher.js';
 import type { DevWatchEvent } from '../control/plugin-watches.js';
 import type { ReloadPhases, ReloadResult } from '../reload/reload-result.js';
+import { PlugvisorError } from '../errors.js';
 import { ControlClient } from '../control/control-client.js';
 import { clientOptions, untilSignal, withHost, type ClientOptions } from './host-client.js';
 import { keyValues, ms, plural, print, printJson, printJsonLine, table } from './output.js';
@@ -81,6 +82,10 @@ export function registerPluginsDebugCommands(plugins: Command): void {
       if (o.json) printJson(o.runs === 1 ? results[0] : results);
       else printProfile(results);
       failIfNotReloaded(results);
+      // The host ends a profile early only when it stops: what was printed is a part, not the whole.
+      if (results.length < o.runs) {
+        throw new PlugvisorError('PLUGVISOR_HOST_STOPPING', `profile of ${name} cut short after ${results.length} of ${o.runs} runs: the host is stopping`, { plugin: name });
+      }
     });
 }
 

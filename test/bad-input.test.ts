@@ -248,6 +248,32 @@ test('a result that cannot be cloned: PLUGVISOR_RESULT_NOT_CLONEABLE; the plugin
   assert.deepEqual(await sup.call('returns-uncloneable', 'echo', { ok: true }), { ok: true });
   assert.equal(sup.info('returns-uncloneable').generation, 1);
 });
+test('a result nested too deeply for the host to read fails at once with PLUGVISOR_RESULT_NOT_CLONEABLE, not by timeout; calls still running are untouched', async (t) => {
+  const sup = await startSupervisor(t);
+  // 5,000 levels: the worker (4 MB stack) serialises it, the host's thread cannot deserialise it.
+  await sup.load(writePlugin(tempDir(t), {
+    'package.json': { name: 'deep-result', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { limits: { callTimeoutMs: 60_000 } } },
+    'index.js': `let release;
+export default { commands: {
+  deep(ctx, depth) { let v = []; for (let i = 0; i < depth; i++) v = [v]; return v; },
+  hold: () => new Promise((resolve) => { release = resolve; }),
+  release: () => release('held'),
+  echo: (ctx, v) => v,
+} };
+`,
+  }));
+  const held = sup.call('deep-result', 'hold');
+  // Answered in the same message as the deep result: lost with it, and failed the same way.
+  const [deep, sibling] = await Promise.allSettled([sup.call('deep-result', 'deep', 5000), sup.call('deep-result', 'echo', 1)]);
+  assert.equal(deep.status, 'rejected');
+  assertError((deep as PromiseRejectedResult).reason, 'PLUGVISOR_RESULT_NOT_CLONEABLE', '"deep-result"', '"deep"', 'could not be read on the host');
+  assert.ok(sibling.status === 'fulfilled' || (sibling.reason as CodedError).code === 'PLUGVISOR_RESULT_NOT_CLONEABLE', 'the other call settles too');
+  assert.equal(await sup.call('deep-result', 'release'), undefined);
+  assert.equal(await held, 'held', 'a call still running when the message was lost is answered as usual');
+  assert.equal(await sup.call('deep-result', 'echo', 2), 2);
+  assert.equal(sup.info('deep-result').generation, 1);
+});
+
 
 // --- supervisor config -------------------------------------------------------------------------
 

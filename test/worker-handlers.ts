@@ -20,6 +20,7 @@ export function handlersFor(state: unknown): WorkerUnderTest {
   (ctx as { state: unknown }).state = state;
   const server = new RpcServer(definition, ctx, 1);
   const reserve = new BufferReserve();
-  const handlers = createControlHandlers({ definition, tracker, ctx, server, served: new ServedPorts(server), reserve }, () => undefined);
+  const hostReplies = server.createOutbox({ postMessage: () => undefined } as never);
+  const handlers = createControlHandlers({ definition, tracker, ctx, server, served: new ServedPorts(server), reserve, hostReplies }, () => undefined);
   return { handlers, reserve, ctx };
 }

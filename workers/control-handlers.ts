@@ -9,7 +9,8 @@ import { imageSize, imageTransferList } from '../src/protocol/state-image.js';
 import { withStep } from '../src/protocol/wire-error.js';
 import type { PluginContext, PluginDefinition, PluginProxies } from '../src/protocol/plugin-definition.js';
 import { createPluginProxy, PeerClient } from './peer-client.js';
-import type { RpcServer } from './rpc-server.js';
+import type { Outbox } from '../src/protocol/outbox.js';
+import type { Reply, RpcServer } from './rpc-server.js';
 import type { ServedPorts } from './served-ports.js';
 import { settleHeap } from './settle-heap.js';
 import { topLevelViewSizes, type BufferReserve } from './buffer-reserve.js';
@@ -29,6 +30,8 @@ export interface WorkerPluginState {
   served: ServedPorts;
   /** Buffers the next detach's snapshot copies large typed arrays into (see buffer-reserve.ts). */
   reserve: BufferReserve;
+  /** Where the replies to the host's calls go. */
+  hostReplies: Outbox<Reply>;
 }
 
 /** A response whose value carries ports or buffers to transfer rather than copy. */
@@ -179,6 +182,7 @@ export function createControlHandlers(w: WorkerPluginState, onPeerTimeout: (name
       return { restoredState, health: report, healthMs: performance.now() - t0 };
     },
     ping: () => null,
+    unanswered: () => w.server.unanswered(w.hostReplies),
     heap() {
       const h = getHeapStatistics();
       return { heapUsedBytes: h.used_heap_size, heapTotalBytes: h.total_heap_size, heapLimitBytes: h.heap_size_limit, externalBytes: h.external_memory };

@@ -68,9 +68,9 @@ async function main(data: PluginWorkerData): Promise<void> {
   tracker.install(ctx);
   const server = new RpcServer(definition, ctx, data.generation);
   const served = new ServedPorts(server);
-  const handlers = createControlHandlers({ definition, tracker, ctx, server, served, reserve: new BufferReserve() },
-    (name) => host.postMessage({ t: 'peer-timeout', name } satisfies PeerTimeoutMessage));
   const outbox = server.createOutbox(host as never);
+  const handlers = createControlHandlers({ definition, tracker, ctx, server, served, reserve: new BufferReserve(), hostReplies: outbox },
+    (name) => host.postMessage({ t: 'peer-timeout', name } satisfies PeerTimeoutMessage));
   // Paid now rather than in a reload's pause: the first runs of the codec, the delta tracker and the
   // detach handler, and Node's lazily loaded performance global (about 1.5 ms on first use; the
   // pause handlers time their own steps). Best effort: a warm-up that failed would cost speed only.

@@ -17,6 +17,8 @@ export class RpcServer {
   readonly #generation: number;
   #pendingAsync = 0;
   #idleWaiters: Array<() => void> = [];
+  /** The ids of the asynchronous calls still running, by the outbox their replies will go to (see unanswered). */
+  readonly #running = new WeakMap<Outbox<Reply>, Set<number>>();
 
   constructor(definition: PluginDefinition, ctx: PluginContext, generation: number) {
     this.#definition = definition;
@@ -50,7 +52,18 @@ export class RpcServer {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
+  /**
+   * The calls that came through `outbox`'s port and are not answered yet. Every call before them is
+   * answered in a message already posted (sync results leave in the tick they arrive), so the host,
+   * which asks after it could not read one of those messages, knows which replies it lost.
+   */
+  unanswered(outbox: Outbox<Reply>): number[] {
+    outbox.flush();
+    return [...(this.#running.get(outbox) ?? [])];
+  }
+
   #settled(outbox: Outbox<Reply>, reply: Reply): void {
+    this.#running.get(outbox)?.delete(reply.id);
     outbox.push(reply);
     if (--this.#pendingAsync === 0 && this.#idleWaiters.length > 0) {
       outbox.flush();
@@ -89,6 +102,9 @@ export class RpcServer {
     }
     if (thenable) {
       this.#pendingAsync++;
+      let running = this.#running.get(outbox);
+      if (running === undefined) this.#running.set(outbox, (running = new Set()));
+      running.add(call.id);
       // Adopted as `await` would: a foreign thenable's then() that throws rejects instead of killing
       // the worker, and one that calls back twice settles once (a second #settled would leave
       // idle() waiting forever, and every later reload would time out at detach).

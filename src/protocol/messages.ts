@@ -72,6 +72,12 @@ export interface ControlOps {
     res: { restoredState: boolean; health?: HealthReport; healthMs?: number };
   };
   ping: { req: null; res: null };
+  /**
+   * The ids of the host's calls this worker has not answered yet. Asked when a message from the
+   * worker could not be read on the host ('messageerror'): replies posted before this answer have
+   * arrived by then, so a call in neither is one whose reply was in the message lost.
+   */
+  unanswered: { req: null; res: number[] };
   /** The worker's own V8 heap and event-loop use (for metrics and monitors). */
   heap: { req: null; res: WorkerHeap };
   health: { req: null; res: HealthReport };

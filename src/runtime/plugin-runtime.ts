@@ -128,6 +128,8 @@ export class PluginRuntime implements ManagedPlugin {
   /** A reload took over a plugin waiting to restart: its restart is due again if the reload fails. */
   #restartHeld = false;
   #checkingLiveness = false;
+  /** The worker asked which calls it has not answered, after one of its messages was lost (see #onMessageError). */
+  #findingLost: { transport: WorkerTransport; again: boolean } | undefined;
   #drainWaiters: Array<() => void> = [];
   #lastLoaded: Date | undefined;
   #reloadCount = 0;
@@ -367,6 +369,9 @@ export class PluginRuntime implements ManagedPlugin {
         this.#usesLogger = true;
       },
       onPeerTimeout: (name) => this.#hooks.dependencyTimedOut?.(name),
+      onMessageError: (err) => {
+        if (transport !== undefined) this.#onMessageError(transport, err);
+      },
       onCloneError: (message, err) => this.#onCloneError(message, err),
       onDeath: (death) => {
         if (transport !== undefined) this.#onDeath(transport, death);
@@ -604,6 +609,43 @@ export class PluginRuntime implements ManagedPlugin {
         this.#hooks.log.warn({ plugin: this.name, generation: transport.generation }, 'worker stopped answering; terminating it');
         transport.kill('unresponsive');
       }
+    });
+  }
+
+  /**
+   * A message from the worker could not be read on the host, and the replies in it are lost with
+   * it (a result nested deeper than the host's stack can deserialise, and any reply batched with
+   * it). The calls would otherwise wait for their timeout and report one: ask the worker which of
+   * the calls sent to it are still running; the others were answered in that message, and fail.
+   */
+  #onMessageError(transport: WorkerTransport, err: Error): void {
+    this.#hooks.log.error({ plugin: this.name, generation: transport.generation, err }, 'a message from the plugin worker could not be read on the host: failing the calls it answered');
+    this.#findLostReplies(transport, err);
+  }
+
+  #findLostReplies(transport: WorkerTransport, err: Error): void {
+    if (this.#findingLost?.transport === transport) {
+      this.#findingLost.again = true;
+      return;
+    }
+    const finding = { transport, again: false };
+    this.#findingLost = finding;
+    const sent = [...this.#calls.values()].filter((c) => c.sentTo === transport.generation);
+    transport.control('unanswered', null, this.#build.manifest.limits.callTimeoutMs).then((ids) => {
+      const running = new Set(ids);
+      for (const call of sent) {
+        if (running.has(call.id) || this.#calls.take(call.id) === undefined) continue;
+        this.stats.errors++;
+        call.reject(new PlugvisorError('PLUGVISOR_RESULT_NOT_CLONEABLE',
+          `plugin "${this.name}": the reply to call "${call.command}" was lost: the message carrying it could not be read on the host (${err.message}); ` +
+          'a result nested too deeply for the host to deserialise, in this call or one answered with it, does this', { plugin: this.name, command: call.command, cause: err }));
+      }
+      if (this.#drainWaiters.length > 0) this.#checkDrained();
+    }, () => {
+      // The worker died or does not answer: its calls fail with that, or time out.
+    }).finally(() => {
+      if (this.#findingLost === finding) this.#findingLost = undefined;
+      if (finding.again) this.#findLostReplies(transport, err);
     });
   }
 

@@ -30,6 +30,8 @@ export interface WorkerTransportOptions {
   onLoggerUsed?(): void;
   /** A call of this worker's plugin to its dependency `name` timed out. */
   onPeerTimeout?(name: string): void;
+  /** A message from the worker could not be deserialised on the host (a reply nested too deeply, say): it is lost. */
+  onMessageError?(err: Error): void;
 }
 
 interface PendingControl {
@@ -218,6 +220,7 @@ export class WorkerTransport {
       } catch { /* malformed: a t of ours without the fields */ }
       if (!routed) this.#options.onStrayMessage?.(msg);
     });
+    this.#worker.on('messageerror', (err: Error) => this.#options.onMessageError?.(err));
     // The death is reported at 'exit', not at 'error': Node delivers a worker's uncaught error on
     // a port of its own, which can overtake replies the worker posted just before it, and only
     // drains those replies when the thread has ended. Answered calls must not fail as crashed.

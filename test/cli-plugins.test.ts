@@ -24,6 +24,7 @@ const keeper = {
     put(ctx, key, value) { ctx.state.items.set(key, value); return ctx.state.items.size; },
     all(ctx) { return ctx.state.items; },
     fail() { throw Object.assign(new Error('quota exceeded'), { code: 'E_QUOTA' }); },
+    failLines() { throw Object.assign(new Error('quota exceeded\\n  used 100 of 100\\n'), { code: 'E_QUOTA' }); },
     poison(ctx) { ctx.state.callback = () => 1; return true; },
     cure(ctx) { delete ctx.state.callback; return true; },
     forget(ctx, key) { ctx.state.items.delete(key); },
@@ -160,6 +161,10 @@ test('call: arguments parsed as JSON where they parse; results as text or JSON; 
   assert.match(unknownCommand.stderr, /^plugvisor: PLUGVISOR_COMMAND_NOT_FOUND: .*increment, get, reset/);
   assert.equal(failing.code, 1);
   assert.equal(failing.stderr, 'plugvisor: E_QUOTA: quota exceeded\n');
+  // A message of several lines is printed whole, on the one line.
+  const lines = await cli(dir, ['plugins', 'call', 'keeper', 'failLines']);
+  assert.equal(lines.code, 1);
+  assert.equal(lines.stderr, 'plugvisor: E_QUOTA: quota exceeded used 100 of 100\n');
 });
 
 test('call --json of a command that returns nothing prints null, valid JSON (as the HTTP API answers {"result":null})', async () => {
@@ -419,6 +424,13 @@ test('start without config/hot-loading.yaml runs on the defaults; a --config tha
     const watching = await cli(bare, ['dev', 'server', '--port', '0', '--hot-reload', '--config', 'nope.yaml']);
     assert.equal(watching.code, 1);
     assert.match(watching.stderr, /^plugvisor: PLUGVISOR_CONFIG_NOT_FOUND: config file .*nope\.yaml does not exist/);
+    // A YAML syntax error: one line naming the file and the position, without the parser's code frame.
+    mkdirSync(join(bare, 'config'));
+    writeFileSync(join(bare, 'config', 'broken.yaml'), 'hot_loading: [1\n');
+    const broken = await cli(bare, ['start', '--config', 'config/broken.yaml']);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /^plugvisor: PLUGVISOR_CONFIG_INVALID: config file .*broken\.yaml is not valid YAML: .* at line 2, column 1\n$/);
+    rmSync(join(bare, 'config'), { recursive: true });
     const defaults = await startHost(bare);
     try {
       assert.match(defaults.stdout, /no config file: running with the default settings/);

@@ -9,7 +9,8 @@ import { toJsonText } from '../json-value.js';
 export function exitWithError(err: unknown): never {
   const e = err as { code?: unknown; message?: string };
   const code = typeof e?.code === 'string' && e.code !== '' ? `${e.code}: ` : '';
-  const message = (e?.message ?? String(err)).split('\n')[0];
+  // One line, but the whole message: a plugin's error of several lines keeps its details.
+  const message = (e?.message ?? String(err)).split('\n').map((line) => line.trim()).filter((line) => line !== '').join(' ');
   process.stderr.write(`plugvisor: ${code}${message}\n`);
   process.exit(e?.code === 'PLUGVISOR_BAD_ARGUMENTS' ? 2 : 1);
 }

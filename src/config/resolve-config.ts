@@ -36,7 +36,9 @@ export function readConfigFile(file: string): unknown {
   try {
     doc = parseYaml(text) ?? {};
   } catch (err) {
-    throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `config file ${file} is not valid YAML: ${(err as Error).message}`, { file, cause: err });
+    // The parser's first line names the fault and its line and column; its code frame stays in `cause`.
+    const reason = (err as Error).message.split('\n')[0]!.replace(/:$/, '');
+    throw new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `config file ${file} is not valid YAML: ${reason}`, { file, cause: err });
   }
   return withEmptySections(doc);
 }

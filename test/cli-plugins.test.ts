@@ -246,6 +246,9 @@ test('reload keeps the state and reloads the dependents; a broken file rolls bac
 });
 
 test('reload --all, --force and --backup-state', async () => {
+  // --help says what --force skips as the docs do: validation, never health(), which still gates the commit.
+  const help = await cli(dir, ['plugins', 'reload', '--help']);
+  assert.match(help.stdout, /--force +skip validation \(engines, dependency ranges\); health\(\) still\s+gates the commit/);
   const all = await cliJson(dir, ['plugins', 'reload', '--all', '--force']);
   assert.deepEqual(all.map((r: { plugin: string }) => r.plugin), ['counter', 'doubler', 'keeper']);
   assert.ok(all.every((r: { ok: boolean }) => r.ok));

@@ -36,7 +36,7 @@ export function registerPluginsCommands(plugins: Command): void {
   clientOptions(plugins.command('reload [name]')
     .description('reload a plugin (and its dependents) with its new code, keeping its state; or every plugin with --all')
     .option('--all', 'reload every plugin, dependencies first, as one transaction')
-    .option('--force', 'skip validation (engines, dependency ranges, health); never the rollback')
+    .option('--force', 'skip validation (engines, dependency ranges); health() still gates the commit, and a failure rolls back')
     .option('--backup-state', 'write the state to disk before and after the swap'))
     .action(async (name: string | undefined, o: ClientOptions & { all?: boolean; force?: boolean; backupState?: boolean }) => {
       if ((name === undefined) === (o.all !== true)) throw badArguments('give a plugin NAME or --all (not both)');

@@ -255,6 +255,10 @@ test('dev server: bad requests get 4xx with a PLUGVISOR_* code; unknown plugins 
   const load = await send(server, 'POST', '/api/plugins', { body: { path: 'a', fromPackage: 'b' } });
   assertError(load, 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
   assert.match(load.json.error.message, /"path"/);
+  // A version that is not a semver range is a bad request, as --version is for the CLI (not a missing package).
+  const badRange = await send(server, 'POST', '/api/plugins', { body: { fromPackage: 'some-plugin', version: 'garbage!' } });
+  assertError(badRange, 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
+  assert.match(badRange.json.error.message, /version "garbage!" is not a semver range/);
 
   const unknownCommand = await send(server, 'POST', '/api/plugins/versioned/commands/nope', { body: { args: [] } });
   assertError(unknownCommand, 404, 'PLUGVISOR_COMMAND_NOT_FOUND');

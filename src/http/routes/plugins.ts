@@ -1,5 +1,7 @@
 /** The plugin registry: list, load, status, reload, latency, unload. */
 import type { FastifyInstance } from 'fastify';
+import semver from 'semver';
+import { PlugvisorError } from '../../errors.js';
 import type { LoadSource } from '../../plugin/resolve-source.js';
 import type { Supervisor } from '../../supervisor.js';
 import type { LatencyWindows } from '../latency-window.js';
@@ -29,6 +31,10 @@ export function pluginRoutes(app: FastifyInstance, sup: Supervisor, latency: Lat
 
   app.post<{ Body: { path: string } | { fromPackage: string; version?: string } }>('/api/plugins', { schema: loadSchema, schemaErrorFormatter: loadBodyError }, async (req) => {
     const source: LoadSource = 'path' in req.body ? req.body.path : req.body;
+    // A malformed range is the request's fault (400), as the CLI's --version is; not a missing package.
+    if (typeof source !== 'string' && source.version !== undefined && semver.validRange(source.version) === null) {
+      throw new PlugvisorError('PLUGVISOR_HTTP_BAD_REQUEST', `version ${JSON.stringify(source.version)} is not a semver range (e.g. ^1.2.0)`);
+    }
     const info = await sup.load(source);
     return pluginStatus(info, await sup.health(info.name));
   });

@@ -110,6 +110,9 @@ test('bad arguments: exit 2 and one line naming PLUGVISOR_BAD_ARGUMENTS', async 
     cli(dir, ['plugins', 'profile', 'counter', '--runs', '101']),
     cli(dir, ['plugins', 'dev', 'counter', '--count', '0']),
     cli(dir, ['plugins', 'debug-watcher', '--test-events', '--timeout', '0']),
+    // JSON that parses to a number beyond a double (Infinity): the control channel would carry it as null.
+    cli(dir, ['plugins', 'call', 'keeper', 'put', 'k', '1e400']),
+    cli(dir, ['plugins', 'call', 'keeper', 'put', 'k', '{"a":[-1e999]}']),
   ]);
   for (const r of results) {
     assert.equal(r.code, 2, r.stderr);

@@ -1,6 +1,7 @@
 /** How command-line values become values: numbers checked, call arguments parsed as JSON. */
 import { InvalidArgumentError } from 'commander';
 import { MAX_PROFILE_RUNS } from '../control/protocol.js';
+import { badArguments } from './output.js';
 
 /** A count, a period or a bound (`--count`, `--runs`, `--interval`, `--timeout`): 0 would do nothing, silently one, spin, or give up at once. */
 export function positiveInt(value: string): number {
@@ -23,9 +24,18 @@ export function port(value: string): number {
 
 /** ARG as JSON where it parses (5, true, null, "x", [1], {"a":1}), else the string itself. */
 export function parseArg(arg: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(arg);
+    value = JSON.parse(arg);
   } catch {
     return arg;
   }
+  // JSON.parse reads 1e400 as Infinity, which the control channel (JSON) would turn into null.
+  let outOfRange = false;
+  JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) outOfRange = true;
+    return v;
+  });
+  if (outOfRange) throw badArguments(`argument ${arg} holds a number beyond the range of a double, which cannot reach the host`);
+  return value;
 }

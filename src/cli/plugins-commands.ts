@@ -59,7 +59,8 @@ export function registerPluginsCommands(plugins: Command): void {
     .description('call a command of a plugin; each ARG is parsed as JSON where it parses (5, true, "x", {"a":1}), else taken as a string')
     .allowUnknownOption())
     .action(async (name: string, command: string, args: string[], o: ClientOptions) => {
-      const outcome = await withHost(o, (c) => c.request('call', { name, command, args: args.map(parseArg) }));
+      const parsed = args.map(parseArg);
+      const outcome = await withHost(o, (c) => c.request('call', { name, command, args: parsed }));
       if (o.json) printJson(outcome.value);
       else print(typeof outcome.value === 'string' ? outcome.value : outcome.text);
     });

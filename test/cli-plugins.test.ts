@@ -217,6 +217,36 @@ test('deps: ranges, loaded versions and the dependents a reload drags along', as
   assert.deepEqual(tree.reloadGroup, ['doubler']);
 });
 
+test('deps of a plugin whose dependency was force-reloaded out of its range exits 1, with --json too', async () => {
+  const base = join(dir, 'plugins', 'dep-base');
+  const user = join(dir, 'plugins', 'dep-user');
+  const manifest = (version: string) => JSON.stringify({ name: 'dep-base', version, type: 'module', main: 'index.js' });
+  mkdirSync(base);
+  mkdirSync(user);
+  writeFileSync(join(base, 'package.json'), manifest('1.0.0'));
+  writeFileSync(join(base, 'index.js'), 'export default { commands: { one: () => 1 } };\n');
+  writeFileSync(join(user, 'package.json'), JSON.stringify({ name: 'dep-user', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { dependsOn: { 'dep-base': '^1.0.0' } } }));
+  writeFileSync(join(user, 'index.js'), 'export default { commands: { two: () => 2 } };\n');
+  try {
+    assert.equal((await cli(dir, ['plugins', 'load', 'dep-base'])).code, 0);
+    assert.equal((await cli(dir, ['plugins', 'load', 'dep-user'])).code, 0);
+    writeFileSync(join(base, 'package.json'), manifest('2.0.0'));
+    assert.equal((await cli(dir, ['plugins', 'reload', 'dep-base', '--force'])).code, 0);
+    const [text, json] = await Promise.all([cli(dir, ['plugins', 'deps', 'dep-user']), cli(dir, ['plugins', 'deps', 'dep-user', '--json'])]);
+    assert.match(text.stdout, /^dep-base +\^1\.0\.0 +2\.0\.0 +NO$/m);
+    for (const r of [text, json]) {
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, 'plugvisor: PLUGVISOR_DEPENDENCY_MISSING: dep-user has unsatisfied dependencies\n');
+    }
+    assert.equal(JSON.parse(json.stdout).dependsOn[0].satisfied, false, 'the JSON is printed all the same');
+  } finally {
+    await cli(dir, ['plugins', 'unload', 'dep-user']);
+    await cli(dir, ['plugins', 'unload', 'dep-base']);
+    rmSync(base, { recursive: true, force: true });
+    rmSync(user, { recursive: true, force: true });
+  }
+});
+
 test('reload keeps the state and reloads the dependents; a broken file rolls back with the reason', async () => {
   const before = Number((await cli(dir, ['plugins', 'call', 'counter', 'get'])).stdout);
   const ok = await cli(dir, ['plugins', 'reload', 'counter']);

@@ -125,10 +125,13 @@ export function registerPluginsCommands(plugins: Command): void {
   clientOptions(plugins.command('deps <name>').description('the plugins NAME depends on (ranges, loaded versions) and the ones that depend on it'))
     .action(async (name: string, o: ClientOptions) => {
       const deps = await withHost(o, (c) => c.request('deps', { name }));
-      if (o.json) return printJson(deps);
-      print(deps.dependsOn.length === 0 ? `${name} depends on no plugin` : `${name} depends on:\n${table(['name', 'range', 'loaded', 'satisfied'],
-        deps.dependsOn.map((d) => [d.name, d.range, d.loadedVersion ?? 'not loaded', d.satisfied ? 'yes' : 'NO']))}`);
-      print(deps.dependents.length === 0 ? 'no plugin depends on it' : `dependents (reloaded with it, in order): ${deps.dependents.join(', ')}`);
+      if (o.json) printJson(deps);
+      else {
+        print(deps.dependsOn.length === 0 ? `${name} depends on no plugin` : `${name} depends on:\n${table(['name', 'range', 'loaded', 'satisfied'],
+          deps.dependsOn.map((d) => [d.name, d.range, d.loadedVersion ?? 'not loaded', d.satisfied ? 'yes' : 'NO']))}`);
+        print(deps.dependents.length === 0 ? 'no plugin depends on it' : `dependents (reloaded with it, in order): ${deps.dependents.join(', ')}`);
+      }
+      // Exit 1 when one is not satisfied, with --json as without.
       if (deps.dependsOn.some((d) => !d.satisfied)) throw Object.assign(new Error(`${name} has unsatisfied dependencies`), { code: 'PLUGVISOR_DEPENDENCY_MISSING' });
     });
 }

@@ -113,6 +113,8 @@ test('bad arguments: exit 2 and one line naming PLUGVISOR_BAD_ARGUMENTS', async 
     // JSON that parses to a number beyond a double (Infinity): the control channel would carry it as null.
     cli(dir, ['plugins', 'call', 'keeper', 'put', 'k', '1e400']),
     cli(dir, ['plugins', 'call', 'keeper', 'put', 'k', '{"a":[-1e999]}']),
+    // JSON nested deeper than the control channel can write: it failed with a bare "Maximum call stack size exceeded".
+    cli(dir, ['plugins', 'call', 'keeper', 'put', 'k', `${'['.repeat(20_000)}${']'.repeat(20_000)}`]),
   ]);
   for (const r of results) {
     assert.equal(r.code, 2, r.stderr);

@@ -32,10 +32,15 @@ export function parseArg(arg: string): unknown {
   }
   // JSON.parse reads 1e400 as Infinity, which the control channel (JSON) would turn into null.
   let outOfRange = false;
-  JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'number' && !Number.isFinite(v)) outOfRange = true;
-    return v;
-  });
+  try {
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v === 'number' && !Number.isFinite(v)) outOfRange = true;
+      return v;
+    });
+  } catch {
+    // The control channel writes the arguments as JSON, which this depth overflows.
+    throw badArguments(`argument ${arg.slice(0, 40)}… is nested too deeply to send to the host`);
+  }
   if (outOfRange) throw badArguments(`argument ${arg} holds a number beyond the range of a double, which cannot reach the host`);
   return value;
 }

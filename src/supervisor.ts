@@ -36,6 +36,7 @@ import { WatchHost, type WatchObserver } from './watch/watch-host.js';
 export type { WatchObserver } from './watch/watch-host.js';
 import type { PluginWatcher } from './watch/plugin-watcher.js';
 import { installMissingDependencies } from './plugin/install-deps.js';
+import { checkSupervisorOptions } from './supervisor-options.js';
 
 const MIN_START_TIMEOUT_MS = 10_000;
 
@@ -88,6 +89,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   constructor(options: SupervisorOptions = {}) {
     super();
+    checkSupervisorOptions(options);
     this.#config = resolveConfig(options.root ?? process.cwd(), options.config);
     this.log = options.logger ?? createLogger(this.config.logLevel);
     this.#cacheDir = join(this.config.root, '.plugvisor', 'cache');

@@ -284,6 +284,17 @@ test('a config object with an unknown key or a wrong type: PLUGVISOR_CONFIG_INVA
   assertError(thrownBy(() => new Supervisor({ config: { safety: { colour: 'red' } } })), 'PLUGVISOR_CONFIG_INVALID', 'safety.colour');
 });
 
+test('Supervisor options of a wrong type, an unknown option or a root that is not a folder: PLUGVISOR_CONFIG_INVALID naming the option', (t) => {
+  const make = (options: unknown) => () => new Supervisor(options as never);
+  assertError(thrownBy(make(null)), 'PLUGVISOR_CONFIG_INVALID', 'Supervisor options', 'null');
+  assertError(thrownBy(make('config/hot-loading.yaml')), 'PLUGVISOR_CONFIG_INVALID', 'Supervisor options', 'must be an object');
+  assertError(thrownBy(make({ rooot: '.' })), 'PLUGVISOR_CONFIG_INVALID', '"rooot" is not an option');
+  assertError(thrownBy(make({ root: 5 })), 'PLUGVISOR_CONFIG_INVALID', 'root must be a folder path');
+  const missing = join(tempDir(t), 'no-such-folder');
+  assertError(thrownBy(make({ root: missing })), 'PLUGVISOR_CONFIG_INVALID', `root ${missing} is not a folder`);
+  assertError(thrownBy(make({ logger: 5 })), 'PLUGVISOR_CONFIG_INVALID', 'logger must be a pino logger');
+});
+
 test('a config file with an unknown key: PLUGVISOR_CONFIG_INVALID naming the file and the key path', (t) => {
   const root = tempDir(t);
   mkdirSync(join(root, 'config'));

@@ -1,0 +1,42 @@
+/**
+ * The Supervisor constructor's options, checked before anything else reads them: a wrong type, an
+ * unknown key or a root that is not a folder is PLUGVISOR_CONFIG_INVALID naming the option, as a
+ * wrong key in the config is.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PlugvisorError } from './errors.js';
+
+const OPTION_KEYS = ['root', 'config', 'logger'];
+const LOGGER_METHODS = ['child', 'debug', 'info', 'warn', 'error'];
+
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value;
+}
+
+function invalid(message: string): PlugvisorError {
+  return new PlugvisorError('PLUGVISOR_CONFIG_INVALID', `Supervisor options: ${message}`);
+}
+
+export function checkSupervisorOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalid(`must be an object ({ root, config, logger }), got ${describeValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) throw invalid(`"${key}" is not an option (options: ${OPTION_KEYS.join(', ')})`);
+  }
+  const { root, logger } = options as Record<string, unknown>;
+  if (root !== undefined) {
+    if (typeof root !== 'string' || root === '') throw invalid(`root must be a folder path (a non-empty string), got ${describeValue(root)}`);
+    if (!statSync(resolve(root), { throwIfNoEntry: false })?.isDirectory()) throw invalid(`root ${resolve(root)} is not a folder`);
+  }
+  if (logger !== undefined) {
+    const methods = logger !== null && typeof logger === 'object' ? logger as Record<string, unknown> : {};
+    if (!LOGGER_METHODS.every((m) => typeof methods[m] === 'function')) {
+      throw invalid(`logger must be a pino logger (with ${LOGGER_METHODS.join(', ')}), got ${describeValue(logger)}`);
+    }
+  }
+}

@@ -190,6 +190,21 @@ test('one supervisor survives a run of failed loads and then loads and serves pl
 
 // --- calls -------------------------------------------------------------------------------------
 
+test('load() of something that is not a folder path or { fromPackage, version? }: PLUGVISOR_BAD_ARGUMENTS saying what it got', async (t) => {
+  const sup = await startSupervisor(t);
+  const load = (source: unknown) => rejectionOf(sup.load(source as never));
+  assertError(await load(undefined), 'PLUGVISOR_BAD_ARGUMENTS', 'load()', 'got undefined');
+  assertError(await load(null), 'PLUGVISOR_BAD_ARGUMENTS', 'got null');
+  assertError(await load(5), 'PLUGVISOR_BAD_ARGUMENTS', 'got number');
+  assertError(await load(''), 'PLUGVISOR_BAD_ARGUMENTS', 'empty string');
+  assertError(await load({}), 'PLUGVISOR_BAD_ARGUMENTS', 'fromPackage must be a non-empty string');
+  assertError(await load({ fromPackage: 5 }), 'PLUGVISOR_BAD_ARGUMENTS', 'fromPackage must be a non-empty string, got number');
+  assertError(await load({ fromPackage: 'x', verison: '^1' }), 'PLUGVISOR_BAD_ARGUMENTS', 'unknown key "verison"');
+  assertError(await load({ fromPackage: 'x', version: 1 }), 'PLUGVISOR_BAD_ARGUMENTS', 'version must be a semver range');
+  assertError(await load({ path: 'plugins/counter', fromPackage: 'counter' }), 'PLUGVISOR_BAD_ARGUMENTS', 'unknown key "fromPackage"');
+  await assertUsable(sup);
+});
+
 test('an unknown plugin: PLUGVISOR_PLUGIN_NOT_FOUND naming it', async (t) => {
   const sup = await startSupervisor(t);
   await sup.load('plugins/counter');

@@ -6,10 +6,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import semver from 'semver';
 import { PlugvisorError } from '../errors.js';
+import { describeValue } from '../supervisor-options.js';
 
 export type LoadSource = string | { path: string } | { fromPackage: string; version?: string };
 
 export function resolvePluginDir(root: string, source: LoadSource): string {
+  checkSource(source);
   if (typeof source === 'string' || 'path' in source) {
     const path = typeof source === 'string' ? source : source.path;
     const dir = isAbsolute(path) ? path : resolve(root, path);
@@ -42,4 +44,26 @@ function resolvePackageDir(root: string, name: string, range: string | undefined
   }
   throw new PlugvisorError('PLUGVISOR_PACKAGE_NOT_FOUND',
     `package "${name}" is not installed (looked in ${searched.slice(0, 3).join(', ')}${searched.length > 3 ? ', …' : ''}); run npm install ${name}`, { plugin: name });
+}
+
+const SOURCE_FORMS = 'a plugin folder (a string, or { path }) or { fromPackage, version? }';
+
+/** A source of the wrong shape: PLUGVISOR_BAD_ARGUMENTS saying what was given, not a TypeError from deeper down. */
+function checkSource(source: unknown): asserts source is LoadSource {
+  const bad = (why: string): never => {
+    throw new PlugvisorError('PLUGVISOR_BAD_ARGUMENTS', `load() takes ${SOURCE_FORMS}: ${why}`);
+  };
+  if (typeof source === 'string') {
+    if (source === '') bad('got an empty string');
+    return;
+  }
+  if (source === null || typeof source !== 'object' || Array.isArray(source)) bad(`got ${describeValue(source)}`);
+  const fields = source as Record<string, unknown>;
+  const keys = Object.keys(fields);
+  const form = 'path' in fields ? ['path'] : ['fromPackage', 'version'];
+  const unknown = keys.filter((k) => !form.includes(k));
+  if (unknown.length > 0) bad(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  const name = form[0]!;
+  if (typeof fields[name] !== 'string' || fields[name] === '') bad(`${name} must be a non-empty string, got ${describeValue(fields[name])}`);
+  if (fields.version !== undefined && typeof fields.version !== 'string') bad(`version must be a semver range (a string), got ${describeValue(fields.version)}`);
 }

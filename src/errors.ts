@@ -53,7 +53,7 @@ export const ErrorCodes = {
   PLUGVISOR_HOST_STOPPING: 'The host is stopping: it answers the requests in flight and refuses new ones.',
   PLUGVISOR_CONTROL_UNAVAILABLE: 'The host could not open its control socket: the run folder is unsafe (a symlink, another owner) or listening failed.',
   PLUGVISOR_CONTROL_REQUEST_INVALID: 'A control-channel message was not valid JSON, named an unknown method, or lacked a parameter.',
-  PLUGVISOR_BAD_ARGUMENTS: 'A CLI command was given missing, unknown or contradictory arguments, or an API method (load()) an argument of the wrong shape.',
+  PLUGVISOR_BAD_ARGUMENTS: 'A CLI command was given missing, unknown or contradictory arguments, or an API method (load(), reload()) an argument of the wrong shape.',
   PLUGVISOR_WATCH_DISABLED: 'The host does not watch files, so there is no watcher to test.',
   PLUGVISOR_WATCH_NO_EVENTS: 'debug-watcher touched a file and the watcher reported no event for it.',
   PLUGVISOR_TESTS_FAILED: "A plugin's tests (dev plugin test) failed, or none were found.",

@@ -40,3 +40,18 @@ export function checkSupervisorOptions(options: unknown): void {
     }
   }
 }
+
+const RELOAD_OPTION_KEYS = ['force', 'backupState'];
+
+/** reload()'s options: an object of booleans, or nothing; anything else is misuse (PLUGVISOR_BAD_ARGUMENTS). */
+export function checkReloadOptions(options: unknown): void {
+  if (options === undefined) return;
+  const bad = (why: string): never => {
+    throw new PlugvisorError('PLUGVISOR_BAD_ARGUMENTS', `reload options must be { force?: boolean, backupState?: boolean }: ${why}`);
+  };
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) bad(`got ${describeValue(options)}`);
+  for (const [key, value] of Object.entries(options as object)) {
+    if (!RELOAD_OPTION_KEYS.includes(key)) bad(`"${key}" is not an option`);
+    if (value !== undefined && typeof value !== 'boolean') bad(`${key} must be boolean, got ${describeValue(value)}`);
+  }
+}

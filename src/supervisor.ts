@@ -36,7 +36,7 @@ import { WatchHost, type WatchObserver } from './watch/watch-host.js';
 export type { WatchObserver } from './watch/watch-host.js';
 import type { PluginWatcher } from './watch/plugin-watcher.js';
 import { installMissingDependencies } from './plugin/install-deps.js';
-import { checkSupervisorOptions } from './supervisor-options.js';
+import { checkReloadOptions, checkSupervisorOptions } from './supervisor-options.js';
 
 const MIN_START_TIMEOUT_MS = 10_000;
 
@@ -155,6 +155,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
    * causes (the old version keeps serving); rejects only for misuse, such as an unknown plugin.
    */
   async reload(name: string, options: ReloadOptions = {}): Promise<ReloadResult> {
+    checkReloadOptions(options);
     this.#assertUsable();
     this.#require(name);
     return this.#changes.run(async () => {
@@ -166,6 +167,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   /** Reload every plugin, dependencies first, as one transaction. */
   async reloadAll(options: ReloadOptions = {}): Promise<ReloadResult[]> {
+    checkReloadOptions(options);
     this.#assertUsable();
     return this.#changes.run(() => this.#runReload(this.#loadOrder().map((n) => this.#require(n)), options));
   }
@@ -411,6 +413,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
    * dependency order (what a burst of saves touching several plugins becomes).
    */
   async reloadMany(names: string[], options: ReloadOptions = {}): Promise<ReloadResult[]> {
+    checkReloadOptions(options);
     this.#assertUsable();
     for (const name of names) this.#require(name);
     return this.#changes.run(async () => {

@@ -216,6 +216,19 @@ test('an unknown plugin: PLUGVISOR_PLUGIN_NOT_FOUND naming it', async (t) => {
   assert.equal(await sup.call('counter', 'increment', 1), 1);
 });
 
+test('reload options that are not { force?, backupState? } of booleans: PLUGVISOR_BAD_ARGUMENTS; nothing is reloaded', async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  const reloadWith = (options: unknown) => rejectionOf(sup.reload('counter', options as never));
+  assertError(await reloadWith(null), 'PLUGVISOR_BAD_ARGUMENTS', 'reload options', 'got null');
+  assertError(await reloadWith(true), 'PLUGVISOR_BAD_ARGUMENTS', 'got boolean');
+  assertError(await reloadWith({ force: 'yes' }), 'PLUGVISOR_BAD_ARGUMENTS', 'force must be boolean');
+  assertError(await reloadWith({ forse: true }), 'PLUGVISOR_BAD_ARGUMENTS', '"forse" is not an option');
+  assertError(await rejectionOf(sup.reloadAll({ backupState: 1 } as never)), 'PLUGVISOR_BAD_ARGUMENTS', 'backupState must be boolean');
+  assert.equal(sup.info('counter').reloadCount, 0);
+  assert.equal((await sup.reload('counter', { force: true, backupState: undefined })).ok, true);
+});
+
 test('an unknown command: PLUGVISOR_COMMAND_NOT_FOUND naming the command and the plugin', async (t) => {
   const sup = await startSupervisor(t);
   await sup.load('plugins/counter');

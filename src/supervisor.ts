@@ -710,7 +710,9 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   #notFound(name: string): PlugvisorError {
     const known = [...this.#plugins.keys()];
-    return new PlugvisorError('PLUGVISOR_PLUGIN_NOT_FOUND', `no plugin named "${name}" is loaded${known.length ? ` (loaded: ${known.join(', ')})` : ''}`, { plugin: name });
+    const why = this.#state === 'stopping' || this.#state === 'stopped' ? ` (the supervisor is ${this.#state})`
+      : known.length ? ` (loaded: ${known.join(', ')})` : '';
+    return new PlugvisorError('PLUGVISOR_PLUGIN_NOT_FOUND', `no plugin named "${name}" is loaded${why}`, { plugin: name });
   }
 
   #assertUsable(): void {

@@ -18,8 +18,8 @@ test('a load still running when stop() is called: stop waits for it and ends the
   // No worker outlives the stop, and nothing answers for the plugin any more.
   assert.equal(activeMessagePorts(), portsBefore);
   assert.deepEqual(sup.list(), []);
-  const after = await sup.call('versioned', 'get').then(() => 'answered', (err: { code?: string }) => err.code);
-  assert.equal(after, 'PLUGVISOR_PLUGIN_NOT_FOUND');
+  const after = await sup.call('versioned', 'get').then(() => 'answered', (err: { code?: string; message: string }) => `${err.code}: ${err.message}`);
+  assert.equal(after, 'PLUGVISOR_PLUGIN_NOT_FOUND: no plugin named "versioned" is loaded (the supervisor is stopped)');
 });
 
 test('a reload in its pause when stop() is called: stop waits for the swap and ends the new worker too', async (t) => {

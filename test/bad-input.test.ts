@@ -202,6 +202,9 @@ test('load() of something that is not a folder path or { fromPackage, version? }
   assertError(await load({ fromPackage: 'x', verison: '^1' }), 'PLUGVISOR_BAD_ARGUMENTS', 'unknown key "verison"');
   assertError(await load({ fromPackage: 'x', version: 1 }), 'PLUGVISOR_BAD_ARGUMENTS', 'version must be a semver range');
   assertError(await load({ path: 'plugins/counter', fromPackage: 'counter' }), 'PLUGVISOR_BAD_ARGUMENTS', 'unknown key "fromPackage"');
+  // A package name, not a path: it must not reach outside node_modules.
+  assertError(await load({ fromPackage: '../plugins/counter' }), 'PLUGVISOR_BAD_ARGUMENTS', '"../plugins/counter" is not an npm package name');
+  assertError(await load({ fromPackage: '@scope/../../plugins/counter' }), 'PLUGVISOR_BAD_ARGUMENTS', 'is not an npm package name');
   await assertUsable(sup);
 });
 
@@ -379,6 +382,7 @@ test('a hot_loading.plugins entry with a wrong key, type or range: PLUGVISOR_CON
     ['- path: plugins/counter\n      fromPackage: some-plugin', 'hot_loading.plugins[0] has both'],
     ['- path: plugins/counter\n      version: ^1.0.0', 'hot_loading.plugins[0].version'],
     ['- {}', 'hot_loading.plugins[0] needs'],
+    ['- fromPackage: ../plugins/counter', 'hot_loading.plugins[0].fromPackage'],
   ];
   for (const [entry, keyPath] of entries) {
     writeFileSync(file, `hot_loading:\n  plugins:\n    ${entry}\n`);

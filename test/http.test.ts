@@ -185,6 +185,8 @@ test('dev server: the contract routes against a real supervisor', { timeout: 30_
     assertError(missing, 422, 'PLUGVISOR_MANIFEST_NOT_FOUND');
     const unpublished = await send(server, 'POST', '/api/plugins', { body: { fromPackage: 'plugvisor-no-such-package', version: '^1' } });
     assertError(unpublished, 422, 'PLUGVISOR_PACKAGE_NOT_FOUND');
+    const outside = await send(server, 'POST', '/api/plugins', { body: { fromPackage: '../plugins/counter' } });
+    assertError(outside, 400, 'PLUGVISOR_HTTP_BAD_REQUEST');
 
     const unloaded = await send(server, 'DELETE', '/api/plugins/lazy-start');
     assert.equal(unloaded.status, 200, unloaded.text);

@@ -3,6 +3,7 @@
  * an unknown key is an error naming its path, never silently ignored. Durations are in seconds.
  */
 import { MAX_TIMER_MS } from '../timer-delay.js';
+import { PACKAGE_NAME_PATTERN } from '../plugin/manifest-schema.js';
 
 /** The longest duration in seconds a timer can wait (24.8 days): a longer one would fire at once. */
 const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
@@ -23,7 +24,7 @@ export const hotLoadingSchema = {
       items: {
         type: 'object',
         additionalProperties: false,
-        properties: { path: { type: 'string', minLength: 1 }, fromPackage: { type: 'string', minLength: 1 }, version: { type: 'string', minLength: 1 } },
+        properties: { path: { type: 'string', minLength: 1 }, fromPackage: { type: 'string', pattern: PACKAGE_NAME_PATTERN }, version: { type: 'string', minLength: 1 } },
       },
     },
     watch: {

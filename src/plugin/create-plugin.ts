@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import semver from 'semver';
 import { PlugvisorError } from '../errors.js';
 import { PLUGVISOR_VERSION } from '../version.js';
+import { PACKAGE_NAME_PATTERN } from './manifest-schema.js';
 import { renderTemplate, TEMPLATES, type TemplateName } from './plugin-templates.js';
 
-/** npm's rules for a package name (plugin name = package name), scoped names allowed. */
-const PACKAGE_NAME = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+const PACKAGE_NAME = new RegExp(PACKAGE_NAME_PATTERN);
 
 export interface CreatedPlugin {
   name: string;

@@ -1,11 +1,14 @@
 /** The JSON Schema of a plugin's package.json, the `plugvisor` section closed to unknown keys. */
 import { MAX_TIMER_MS } from '../timer-delay.js';
 
+/** npm's rules for a package name (plugin name = package name), scoped names allowed. */
+export const PACKAGE_NAME_PATTERN = '^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$';
+
 export const manifestSchema = {
   type: 'object',
   required: ['name', 'version'],
   properties: {
-    name: { type: 'string', pattern: '^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$' },
+    name: { type: 'string', pattern: PACKAGE_NAME_PATTERN },
     version: { type: 'string', minLength: 1 },
     main: { type: 'string', pattern: '\\.(ts|mts|js|mjs)$' },
     engines: { type: 'object', properties: { plugvisor: { type: 'string', minLength: 1 } } },

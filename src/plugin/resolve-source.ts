@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import semver from 'semver';
 import { PlugvisorError } from '../errors.js';
+import { PACKAGE_NAME_PATTERN } from './manifest-schema.js';
 import { describeValue } from '../supervisor-options.js';
 
 export type LoadSource = string | { path: string } | { fromPackage: string; version?: string };
@@ -46,6 +47,7 @@ function resolvePackageDir(root: string, name: string, range: string | undefined
     `package "${name}" is not installed (looked in ${searched.slice(0, 3).join(', ')}${searched.length > 3 ? ', …' : ''}); run npm install ${name}`, { plugin: name });
 }
 
+const PACKAGE_NAME = new RegExp(PACKAGE_NAME_PATTERN);
 const SOURCE_FORMS = 'a plugin folder (a string, or { path }) or { fromPackage, version? }';
 
 /** A source of the wrong shape: PLUGVISOR_BAD_ARGUMENTS saying what was given, not a TypeError from deeper down. */
@@ -65,5 +67,8 @@ function checkSource(source: unknown): asserts source is LoadSource {
   if (unknown.length > 0) bad(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`);
   const name = form[0]!;
   if (typeof fields[name] !== 'string' || fields[name] === '') bad(`${name} must be a non-empty string, got ${describeValue(fields[name])}`);
+  if (name === 'fromPackage' && !PACKAGE_NAME.test(fields.fromPackage as string)) {
+    bad(`${JSON.stringify(fields.fromPackage)} is not an npm package name (lowercase letters, digits, ".", "_", "-", "~", optionally @scope/name)`);
+  }
   if (fields.version !== undefined && typeof fields.version !== 'string') bad(`version must be a semver range (a string), got ${describeValue(fields.version)}`);
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import semver from 'semver';
 import { PlugvisorError } from '../../errors.js';
 import type { LoadSource } from '../../plugin/resolve-source.js';
+import { PACKAGE_NAME_PATTERN } from '../../plugin/manifest-schema.js';
 import type { Supervisor } from '../../supervisor.js';
 import type { LatencyWindows } from '../latency-window.js';
 import { reloadBody } from '../reload-body.js';
@@ -13,7 +14,7 @@ type NameParams = { Params: { name: string } };
 const loadSchema = {
   body: {
     type: 'object',
-    properties: { path: { type: 'string', minLength: 1 }, fromPackage: { type: 'string', minLength: 1 }, version: { type: 'string', minLength: 1 } },
+    properties: { path: { type: 'string', minLength: 1 }, fromPackage: { type: 'string', pattern: PACKAGE_NAME_PATTERN }, version: { type: 'string', minLength: 1 } },
     additionalProperties: false,
     oneOf: [{ required: ['path'], not: { required: ['version'] } }, { required: ['fromPackage'] }],
   },

@@ -208,6 +208,15 @@ test('load() of something that is not a folder path or { fromPackage, version? }
   await assertUsable(sup);
 });
 
+test('an installed package whose package.json is not JSON: PLUGVISOR_MANIFEST_INVALID naming the file, with a range or without', async (t) => {
+  const root = tempDir(t);
+  const manifest = join(root, 'node_modules', 'broken-package', 'package.json');
+  writePlugin(join(root, 'node_modules', 'broken-package'), { 'package.json': '{ "name": ', 'index.js': INDEX });
+  const sup = await startSupervisor(t, { root });
+  assertError(await rejectionOf(sup.load({ fromPackage: 'broken-package' })), 'PLUGVISOR_MANIFEST_INVALID', manifest, 'not valid JSON');
+  assertError(await rejectionOf(sup.load({ fromPackage: 'broken-package', version: '^1' })), 'PLUGVISOR_MANIFEST_INVALID', manifest, 'not valid JSON');
+});
+
 test('an unknown plugin: PLUGVISOR_PLUGIN_NOT_FOUND naming it', async (t) => {
   const sup = await startSupervisor(t);
   await sup.load('plugins/counter');

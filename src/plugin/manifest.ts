@@ -39,6 +39,15 @@ export interface PluginManifest {
   readonly pool?: { readonly maxThreads: number; readonly minThreads?: number };
 }
 
+/** A package.json's text as JSON, or PLUGVISOR_MANIFEST_INVALID naming the file. */
+export function parseManifestJson(manifestFile: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new PlugvisorError('PLUGVISOR_MANIFEST_INVALID', `${manifestFile} is not valid JSON: ${(err as Error).message}`, { file: manifestFile, cause: err });
+  }
+}
+
 export function readManifest(dir: string, { checkEngines = true }: { checkEngines?: boolean } = {}): PluginManifest {
   const manifestFile = join(dir, 'package.json');
   let text: string;
@@ -50,12 +59,7 @@ export function readManifest(dir: string, { checkEngines = true }: { checkEngine
     }
     throw new PlugvisorError('PLUGVISOR_MANIFEST_INVALID', `${manifestFile} cannot be read: ${(err as Error).message}`, { file: manifestFile, cause: err });
   }
-  let raw: any;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new PlugvisorError('PLUGVISOR_MANIFEST_INVALID', `${manifestFile} is not valid JSON: ${(err as Error).message}`, { file: manifestFile, cause: err });
-  }
+  let raw: any = parseManifestJson(manifestFile, text);
   const invalid = (reason: string): PlugvisorError =>
     new PlugvisorError('PLUGVISOR_MANIFEST_INVALID', `${manifestFile}: ${reason}`, { file: manifestFile, plugin: typeof raw?.name === 'string' ? raw.name : undefined });
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalid('must contain a JSON object');

@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import semver from 'semver';
 import { PlugvisorError } from '../errors.js';
 import { PACKAGE_NAME_PATTERN } from './manifest-schema.js';
+import { parseManifestJson } from './manifest.js';
 import { describeValue } from '../supervisor-options.js';
 
 export type LoadSource = string | { path: string } | { fromPackage: string; version?: string };
@@ -34,7 +35,8 @@ function resolvePackageDir(root: string, name: string, range: string | undefined
     searched.push(candidate);
     const manifest = join(candidate, 'package.json');
     if (existsSync(manifest)) {
-      const version = (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version;
+      const found = (parseManifestJson(manifest, readFileSync(manifest, 'utf8')) as { version?: unknown } | null)?.version;
+      const version = typeof found === 'string' ? found : undefined;
       if (range !== undefined && (version === undefined || !semver.satisfies(version, range))) {
         throw new PlugvisorError('PLUGVISOR_PACKAGE_NOT_FOUND',
           `package "${name}" is installed at ${candidate} in version ${version ?? '(none)'}, outside the range ${range}`, { plugin: name, file: manifest });

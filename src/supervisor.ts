@@ -122,6 +122,9 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
 
   /** Load the configured plugins (dependencies first). */
   async start(): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      throw new PlugvisorError('PLUGVISOR_NOT_STARTED', `the supervisor is ${this.#state}: a stopped supervisor cannot start again, create a new Supervisor`);
+    }
     if (this.#state !== 'new') throw new PlugvisorError('PLUGVISOR_NOT_STARTED', `start() was already called (supervisor is ${this.#state})`);
     this.#state = 'starting';
     try {

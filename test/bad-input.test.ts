@@ -335,6 +335,18 @@ test('Supervisor options of a wrong type, an unknown option or a root that is no
   assertError(thrownBy(make({ logger: 5 })), 'PLUGVISOR_CONFIG_INVALID', 'logger must be a pino logger');
 });
 
+test('start() twice, or after stop(): PLUGVISOR_NOT_STARTED saying which', async (t) => {
+  const sup = await startSupervisor(t);
+  assertError(await rejectionOf(sup.start()), 'PLUGVISOR_NOT_STARTED', 'start() was already called (supervisor is running)');
+  await sup.stop();
+  assertError(await rejectionOf(sup.start()), 'PLUGVISOR_NOT_STARTED', 'the supervisor is stopped', 'create a new Supervisor');
+  const neverStarted = new Supervisor({ root: tempDir(t), config: { log_level: 'silent' } });
+  await neverStarted.stop();
+  const err = await rejectionOf(neverStarted.start());
+  assertError(err, 'PLUGVISOR_NOT_STARTED', 'the supervisor is stopped');
+  assert.ok(!err.message.includes('already called'), err.message);
+});
+
 test('a config file with an unknown key: PLUGVISOR_CONFIG_INVALID naming the file and the key path', (t) => {
   const root = tempDir(t);
   mkdirSync(join(root, 'config'));

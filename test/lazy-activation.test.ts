@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { assertError, rejectionOf } from './expect.js';
 import { copyFixture, startSupervisor, tempDir, writePlugin } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
@@ -37,13 +37,18 @@ test('a lazy plugin has no worker until its first call; concurrent first calls s
   assert.equal(info.stats.errors, 0);
 });
 
-test('a lazy plugin that cannot start fails its waiting calls with the reason and stays loaded', async (t) => {
+/** The setup-throws fixture, made lazy. */
+function lazySetupThrows(t: TestContext): string {
   const dir = copyFixture('setup-throws', tempDir(t));
   const manifestFile = join(dir, 'package.json');
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
   manifest.plugvisor = { activation: 'lazy' };
   writeFileSync(manifestFile, JSON.stringify(manifest));
+  return dir;
+}
 
+test('a lazy plugin that cannot start fails its waiting calls with the reason and stays loaded', async (t) => {
+  const dir = lazySetupThrows(t);
   const sup = await startSupervisor(t);
   assert.equal((await sup.load(dir)).status, 'registered');
   const errors = await Promise.all(Array.from({ length: 5 }, () => rejectionOf(sup.call('setup-throws', 'ping'))));
@@ -54,6 +59,19 @@ test('a lazy plugin that cannot start fails its waiting calls with the reason an
   assertError(await rejectionOf(sup.call('setup-throws', 'ping')), 'PLUGVISOR_SETUP_FAILED');
   await sup.load('plugins/counter');
   assert.equal(await sup.call('counter', 'increment', 2), 2);
+});
+
+test("a call made as soon as a lazy plugin's failed start is reported starts it again and fails with the reason, never hangs", { timeout: 20_000 }, async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load(lazySetupThrows(t));
+  // Made in the first call's rejection handler, before the failed start has let go of the plugin.
+  const again = await sup.call('setup-throws', 'ping').then(
+    () => assert.fail('the first call should fail'),
+    () => rejectionOf(sup.call('setup-throws', 'ping')),
+  );
+  assertError(again, 'PLUGVISOR_SETUP_FAILED', 'setup-throws', 'thrown in setup');
+  assert.equal(sup.info('setup-throws').status, 'registered');
+  assert.equal(sup.info('setup-throws').stats.pending, 0);
 });
 
 for (const rollsBack of [false, true]) {

@@ -214,9 +214,10 @@ export class PluginRuntime implements ManagedPlugin {
     if (this.#status === 'stopping' || this.#status === 'stopped') return Promise.reject(this.#stoppedError('start'));
     if (this.#starting === undefined) {
       this.#status = 'starting';
-      this.#starting = this.#startFirst().finally(() => {
-        this.#starting = undefined;
+      const starting: Promise<void> = this.#startFirst().finally(() => {
+        if (this.#starting === starting) this.#starting = undefined;
       });
+      this.#starting = starting;
     }
     return this.#starting;
   }
@@ -298,8 +299,10 @@ export class PluginRuntime implements ManagedPlugin {
         this.#lastLoaded = new Date();
       },
       (err: Error) => {
-        // A plugin that cannot start fails its waiting calls with the reason, and can be retried.
+        // A plugin that cannot start fails its waiting calls with the reason, and can be retried:
+        // a call made as soon as they hear of it (before this promise settles) starts afresh.
         this.#status = 'registered';
+        this.#starting = undefined;
         this.#failQueued(() => err);
         throw err;
       },

@@ -192,6 +192,22 @@ test('a lazy pool starts no thread before its first call', async (t) => {
   assert.deepEqual(after.commands, ['where']);
 });
 
+test("a lazy pool whose start fails: a call made as soon as that is reported starts it again and fails with the reason, never hangs", { timeout: 20_000 }, async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load(writePlugin(tempDir(t), {
+    'package.json': { name: 'pool-lazy-fails', version: '1.0.0', type: 'module', main: 'index.js', plugvisor: { activation: 'lazy', pool: { maxThreads: 1 } } },
+    'index.js': "export default { setup() { throw new Error('no database'); }, commands: { get: () => 1 } };\n",
+  }));
+  // Made in the first call's rejection handler, before the failed start has let go of the pool.
+  const again = await sup.call('pool-lazy-fails', 'get').then(
+    () => assert.fail('the first call should fail'),
+    () => rejection(sup.call('pool-lazy-fails', 'get')),
+  );
+  assert.equal(again.code, 'PLUGVISOR_SETUP_FAILED');
+  assert.match(again.message, /no database/);
+  assert.equal(sup.info('pool-lazy-fails').status, 'registered');
+});
+
 test('a pool whose setup() throws does not load, and says which step failed', async (t) => {
   const sup = await startSupervisor(t);
   const err = await rejection(sup.load(fixture('pool-setup-fails')));

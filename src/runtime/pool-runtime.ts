@@ -166,9 +166,10 @@ export class PoolRuntime implements ManagedPlugin {
     if (this.#status === 'stopping' || this.#status === 'stopped') return Promise.reject(this.#stoppedError('start'));
     if (this.#starting === undefined) {
       this.#status = 'starting';
-      this.#starting = this.#start().finally(() => {
-        this.#starting = undefined;
+      const starting: Promise<void> = this.#start().finally(() => {
+        if (this.#starting === starting) this.#starting = undefined;
       });
+      this.#starting = starting;
     }
     return this.#starting;
   }
@@ -222,8 +223,10 @@ export class PoolRuntime implements ManagedPlugin {
         throw this.#stoppedError('start');
       }
     } catch (err) {
-      // A plugin that cannot start fails its waiting calls with the reason, and can be retried.
+      // A plugin that cannot start fails its waiting calls with the reason, and can be retried:
+      // a call made as soon as they hear of it (before this promise settles) starts afresh.
       if (this.#status === 'starting') this.#status = 'registered';
+      this.#starting = undefined;
       this.#failQueued(() => err as Error);
       throw err;
     }

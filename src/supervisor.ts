@@ -103,6 +103,23 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     this.#watch = this.#createWatchHost();
   }
 
+  /**
+   * Every listener is called even when one throws, and its error is logged, never thrown into what
+   * emitted the event: a crash would otherwise skip the restart (the plugin left serving from a dead
+   * worker, its calls unanswered), a committed load or reload would reject.
+   */
+  override emit(event: keyof SupervisorEventMap, ...args: unknown[]): boolean {
+    const listeners = this.rawListeners(event) as Array<(...payload: unknown[]) => unknown>;
+    for (const listener of listeners) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        this.log.error({ err, event: String(event), plugin: (args[0] as { plugin?: unknown } | undefined)?.plugin }, `a "${String(event)}" event listener threw`);
+      }
+    }
+    return listeners.length > 0;
+  }
+
   /** The resolved configuration (replaced when hot-loading.yaml changes and is valid). */
   get config(): ResolvedConfig {
     return this.#config;
@@ -483,7 +500,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
         this.log.level = this.config.logLevel;
         if (this.#state === 'running') this.#backups.restartCheckpoints();
       },
-      emit: (event, ...payload) => this.emit(event, ...(payload as never)),
+      emit: (event, ...payload) => this.emit(event, ...payload),
       timeoutMs: () => this.#timeoutMs(),
     });
   }

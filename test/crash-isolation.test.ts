@@ -399,3 +399,20 @@ test("a dependency that loops forever on a dependent's call is replaced, as when
   assert.equal((await restarted).generation, 2);
   assert.equal(await sup.call('store-user', 'inc'), 1);
 });
+
+test('an event listener that throws changes nothing: the load resolves, the crashed plugin restarts and answers; the error is logged', async (t) => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+  const sup = await startSupervisor(t, { logger });
+  for (const event of ['load', 'crash'] as const) sup.on(event, () => { throw new Error(`${event} listener fails`); });
+  const restarted = nextEvent(sup, 'restart', 'exits-mid-call');
+  assert.equal((await sup.load('test/fixtures/exits-mid-call')).status, 'serving');
+  assertError(await rejectionOf(sup.call('exits-mid-call', 'exit', 1)), 'PLUGVISOR_PLUGIN_CRASHED');
+  await restarted;
+  assert.equal(await sup.call('exits-mid-call', 'increment'), 1);
+  const logged = lines.map((line) => JSON.parse(line) as { msg: string; plugin?: string });
+  assert.deepEqual(logged.filter((l) => l.msg.includes('listener threw')).map((l) => [l.msg, l.plugin]), [
+    ['a "load" event listener threw', 'exits-mid-call'],
+    ['a "crash" event listener threw', 'exits-mid-call'],
+  ]);
+});

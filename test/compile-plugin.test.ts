@@ -165,6 +165,27 @@ test('the compile cache recompiles when a dependency moved its entry (as npm upd
   assert.equal(await sup.call('uses-dep', 'v'), 2);
 });
 
+test('the compile cache recompiles when package.json "imports" or tsconfig paths now map to other files', async (t) => {
+  const { sup, dir } = await loadWritten(t, 'remapped', {
+    'package.json': { name: 'remapped', version: '1.0.0', type: 'module', main: 'index.ts', imports: { '#lib': './a.ts' } },
+    'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./t1/*'] } } },
+    'index.ts': "import { L } from '#lib';\nimport { T } from '@t/x';\nexport default { commands: { v: () => L + T } };\n",
+    'a.ts': "export const L = 'a';\n",
+    'b.ts': "export const L = 'b';\n",
+    't1/x.ts': "export const T = '1';\n",
+    't2/x.ts': "export const T = '2';\n",
+  });
+  assert.equal(await sup.call('remapped', 'v'), 'a1');
+  writePlugin(dir, { 'package.json': { name: 'remapped', version: '1.0.0', type: 'module', main: 'index.ts', imports: { '#lib': './b.ts' } } });
+  const r1 = await sup.reload('remapped');
+  assert.equal(r1.ok, true, r1.error?.message);
+  assert.equal(await sup.call('remapped', 'v'), 'b1');
+  writePlugin(dir, { 'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./t2/*'] } } } });
+  const r2 = await sup.reload('remapped');
+  assert.equal(r2.ok, true, r2.error?.message);
+  assert.equal(await sup.call('remapped', 'v'), 'b2');
+});
+
 test("a plugin can import plugvisor's worker-side exports; any other name is a compile error naming it", async (t) => {
   const root = tempDir(t);
   const good = writePlugin(join(root, 'uses-api'), {

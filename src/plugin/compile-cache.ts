@@ -19,6 +19,8 @@ export interface CacheIndex {
   hash: string;
   /** The plugin's own source files → sha256 of their content. */
   inputs: Record<string, string>;
+  /** The package.json and tsconfig.json files that govern how the sources compile → sha256 of their content. */
+  settings: Record<string, string>;
   /** The package files the bundle imports → sha256 of their package's package.json ('' if none). */
   externals: Record<string, string>;
 }
@@ -31,13 +33,33 @@ export function hashFile(file: string): string | undefined {
   }
 }
 
-/** The package.json that governs `file` (Node's package scope): the nearest one up the tree. */
-function packageJsonOf(file: string): string | undefined {
+/** The nearest of `names` up the tree from `file`'s folder (the first name a folder has wins). */
+function nearest(file: string, names: readonly string[]): string | undefined {
   for (let dir = dirname(file); ; dir = dirname(dir)) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) return candidate;
+    for (const name of names) {
+      const candidate = join(dir, name);
+      if (existsSync(candidate)) return candidate;
+    }
     if (dirname(dir) === dir) return undefined;
   }
+}
+
+/** The package.json that governs `file` (Node's package scope): the nearest one up the tree. */
+function packageJsonOf(file: string): string | undefined {
+  return nearest(file, ['package.json']);
+}
+
+/**
+ * The files besides the sources that change what esbuild makes of them: each source's package.json
+ * (`"imports"`, `"type"`) and tsconfig.json or jsconfig.json (`paths`, `baseUrl`, `jsx`, …), as
+ * esbuild finds them, the nearest up the tree.
+ */
+export function compileSettingsOf(sources: Iterable<string>): string[] {
+  const settings = new Set<string>();
+  for (const source of sources) {
+    for (const file of [packageJsonOf(source), nearest(source, ['tsconfig.json', 'jsconfig.json'])]) if (file !== undefined) settings.add(file);
+  }
+  return [...settings];
 }
 
 /**
@@ -95,8 +117,8 @@ export function readCacheIndex(indexFile: string, key: string): CacheIndex | und
   } catch {
     return undefined;
   }
-  if (index.key !== key || !existsSync(index.contentFile ?? '') || index.externals === undefined) return undefined;
-  for (const [file, hash] of Object.entries(index.inputs)) if (hashFile(file) !== hash) return undefined;
+  if (index.key !== key || !existsSync(index.contentFile ?? '') || index.externals === undefined || index.settings === undefined) return undefined;
+  for (const [file, hash] of Object.entries({ ...index.inputs, ...index.settings })) if (hashFile(file) !== hash) return undefined;
   const manifests = new Map<string, string>();
   for (const [file, hash] of Object.entries(index.externals)) {
     if (!existsSync(file) || manifestHash(file, manifests) !== hash) return undefined;

@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { build, version as esbuildVersion, type BuildResult, type Message } from 'esbuild';
 import { PlugvisorError } from '../errors.js';
 import { PLUGVISOR_VERSION } from '../version.js';
-import { describeExternals, hashFile, packageManifests, readCacheIndex, shortHashFile, writeAtomic, writeCacheIndex } from './compile-cache.js';
+import { compileSettingsOf, describeExternals, hashFile, packageManifests, readCacheIndex, shortHashFile, writeAtomic, writeCacheIndex } from './compile-cache.js';
 import { bundlePrelude, fileMeta, FILE_META_DEFINE } from './file-meta.js';
 import { explainShimError, plugvisorShim } from './plugvisor-shim.js';
 import { hostConditions, resolveImports } from './resolve-imports.js';
@@ -31,6 +31,8 @@ export interface CompiledPlugin {
   readonly contentFile: string;
   /** Absolute paths of the plugin's own source files (not node_modules). */
   readonly sources: readonly string[];
+  /** The package.json and tsconfig.json files that govern how the sources compile (see compileSettingsOf). */
+  readonly settings: readonly string[];
   /** The package.json of each installed package the code imports (loaded from node_modules, not bundled). */
   readonly packages: readonly string[];
   readonly hash: string;
@@ -80,7 +82,7 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
     if (hit !== undefined && code !== undefined) {
       return {
         moduleUrl: pathToFileURL(hit.outFile).href, outFile: hit.outFile, contentFile: hit.contentFile,
-        sources: Object.keys(hit.inputs), packages: packageManifests(Object.keys(hit.externals)), hash: hit.hash, code, cached: true, compileMs: performance.now() - t0,
+        sources: Object.keys(hit.inputs), settings: Object.keys(hit.settings), packages: packageManifests(Object.keys(hit.externals)), hash: hit.hash, code, cached: true, compileMs: performance.now() - t0,
       };
     }
   }
@@ -95,12 +97,14 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
   const sources = Object.keys(result.metafile.inputs)
     .filter((input) => !input.includes(':') && !input.includes('node_modules'))
     .map((input) => resolve(dirname(entryFile), input));
+  const settings = compileSettingsOf(sources);
   writeCacheIndex(indexFile, {
     key, outFile, contentFile, hash,
     inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])),
+    settings: Object.fromEntries(settings.map((f) => [f, hashFile(f) ?? ''])),
     externals: describeExternals(externals),
   });
-  return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, packages: packageManifests(externals), hash, code, cached: false, compileMs: performance.now() - t0 };
+  return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, settings, packages: packageManifests(externals), hash, code, cached: false, compileMs: performance.now() - t0 };
 }
 
 type Bundle = BuildResult<{ write: false; metafile: true }>;

@@ -87,6 +87,23 @@ test('a helper imported by two plugins reloads both, in one transaction', async 
   assert.equal(await sup.call('b', 'hi'), 'bonjour');
 });
 
+test('editing the tsconfig.json a plugin compiles with (paths) reloads it with what it now maps to', { timeout: 30_000 }, async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'plugins', 'p'), {
+    'package.json': { name: 'p', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./t1/*'] } } },
+    'index.ts': "import { T } from '@t/x';\nexport default { commands: { v: () => T } };\n",
+    't1/x.ts': "export const T = 1;\n",
+    't2/x.ts': "export const T = 2;\n",
+  });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/p' }] });
+  assert.equal(await sup.call('p', 'v'), 1);
+  const reloaded = nextEvent(sup, 'reload', 'p');
+  writePlugin(dir, { 'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./t2/*'] } } } });
+  await reloaded;
+  assert.equal(await sup.call('p', 'v'), 2);
+});
+
 test('a module outside the root is watched as soon as the plugin that imports it has loaded', async (t) => {
   const base = tempDir(t);
   const root = join(base, 'project');

@@ -102,7 +102,7 @@ export class WatchHost implements DevLoopHost {
   watchTargets(): WatchTarget[] {
     const targets: WatchTarget[] = [...this.#sup.runtimes()].map((r) => {
       const m = r.manifest;
-      const files = [...r.build.compiled.sources, m.manifestFile, m.configFile, m.configSchemaFile].filter((f): f is string => f !== undefined);
+      const files = [...r.build.compiled.sources, ...r.build.compiled.settings, m.manifestFile, m.configFile, m.configSchemaFile].filter((f): f is string => f !== undefined);
       return { name: r.name, dir: m.dir, files: [...new Set(files)], packages: r.build.compiled.packages };
     });
     for (const broken of this.#broken.values()) targets.push({ name: `broken:${broken.dir}`, dir: broken.dir, files: broken.files });

@@ -243,17 +243,26 @@ test('a config file change reloads a plugin without configChanged(); an invalid 
   assert.equal(await sup.call('c', 'greet'), 'hola');
 });
 
+/** hot-loading.yaml listing plugins/<name> for each name (watching, fast cooldown) */
+function pluginsYaml(plugins: string[]): string {
+  return `hot_loading:\n  log_level: silent\n  watch:\n    enabled: true\n  safety:\n    cooldown_period: 0.05\n  plugins:\n${plugins.map((p) => `    - path: plugins/${p}\n`).join('')}`;
+}
+
+/** A supervisor started from <root>/hot-loading.yaml listing plugins/one. */
+async function startFromYaml(t: TestContext, root: string): Promise<{ sup: Supervisor; file: string; yaml: typeof pluginsYaml }> {
+  const file = join(root, 'hot-loading.yaml');
+  writeFileSync(file, pluginsYaml(['one']));
+  const sup = new Supervisor({ root, config: 'hot-loading.yaml' });
+  t.after(() => sup.stop());
+  await sup.start();
+  return { sup, file, yaml: pluginsYaml };
+}
+
 test('a change of hot-loading.yaml is validated and applied without a restart', async (t) => {
   const root = tempDir(t);
   writeVersioned(join(root, 'plugins', 'one'), { version: '1.0.0', name: 'one' });
   writeVersioned(join(root, 'plugins', 'two'), { version: '1.0.0', name: 'two' });
-  const file = join(root, 'hot-loading.yaml');
-  const yaml = (plugins: string[]): string =>
-    `hot_loading:\n  log_level: silent\n  watch:\n    enabled: true\n  safety:\n    cooldown_period: 0.05\n  plugins:\n${plugins.map((p) => `    - path: plugins/${p}\n`).join('')}`;
-  writeFileSync(file, yaml(['one']));
-  const sup = new Supervisor({ root, config: 'hot-loading.yaml' });
-  t.after(() => sup.stop());
-  await sup.start();
+  const { sup, file, yaml } = await startFromYaml(t, root);
   const refused = nextEvent(sup, 'config', '*');
   writeFileSync(file, yaml(['one']).replace('log_level: silent', 'log_level: silent\n  colour: blue'));
   const bad = await refused;
@@ -263,6 +272,20 @@ test('a change of hot-loading.yaml is validated and applied without a restart', 
   writeFileSync(file, yaml(['one', 'two']));
   await loaded;
   assert.deepEqual(await sup.call('two', 'get'), { version: '1.0.0', count: 0 });
+});
+
+test('a plugin added to hot-loading.yaml before its folder is written is loaded once it is', { timeout: 30_000 }, async (t) => {
+  const root = tempDir(t);
+  writeVersioned(join(root, 'plugins', 'one'), { version: '1.0.0', name: 'one' });
+  const { sup, file, yaml } = await startFromYaml(t, root);
+  const applied = nextEvent(sup, 'config', '*');
+  writeFileSync(file, yaml(['one', 'late']));
+  assert.equal((await applied).ok, true);
+  assert.throws(() => sup.info('late'), /no plugin named "late"/);
+  const loaded = nextEvent(sup, 'load', 'late');
+  writeVersioned(join(root, 'plugins', 'late'), { version: '1.0.0', name: 'late' });
+  await loaded;
+  assert.deepEqual(await sup.call('late', 'get'), { version: '1.0.0', count: 0 });
 });
 
 test('turning reload.backup_state on in hot-loading.yaml takes effect without a restart', async (t) => {

@@ -87,14 +87,14 @@ export class WatchHost implements DevLoopHost {
     await loop?.close();
   }
 
-  /** Keep a plugin that failed to load aside; it is loaded again when its files change. */
+  /** Keep a plugin that failed to load aside (at start with reload_on_import_error, or added to hot-loading.yaml); it is loaded again when its files change. */
   markBroken(source: LoadSource, error: Error, manifest?: PluginManifest): void {
     const dir = typeof source === 'string' ? source : 'path' in source ? source.path : source.fromPackage;
     const absDir = manifest?.dir ?? join(this.#sup.root, dir);
     const files = [join(absDir, 'package.json'), manifest?.entryFile, (error as { file?: string }).file]
       .filter((f): f is string => typeof f === 'string');
     this.#broken.set(absDir, { source, dir: absDir, error, files: [...new Set(files)] });
-    this.log.error({ dir: absDir, err: error }, 'plugin failed to load; it is retried when its files change (reload_on_import_error)');
+    this.log.error({ dir: absDir, err: error }, 'plugin failed to load; it is retried when its files change');
   }
 
   // DevLoopHost
@@ -128,6 +128,9 @@ export class WatchHost implements DevLoopHost {
 
   async retryBroken(files: string[]): Promise<void> {
     const changed = new Set(files);
+    // Loaded meanwhile (plugins load, or hot-loading.yaml applied again): nothing to retry.
+    const loaded = new Set([...this.#sup.runtimes()].map((r) => r.manifest.dir));
+    for (const dir of [...this.#broken.keys()]) if (loaded.has(dir)) this.#broken.delete(dir);
     const due = [...this.#broken.values()].filter((b) => b.files.some((f) => changed.has(f)) || files.some((f) => f.startsWith(b.dir)));
     for (const broken of due) {
       try {
@@ -178,9 +181,12 @@ export class WatchHost implements DevLoopHost {
         return true;
       }
     });
+    // One that fails to load (its folder not written yet, a syntax error) is loaded once its files change.
     for (const source of added) {
-      await this.#sup.load(source).catch((err: Error) => this.log.error({ source, err }, 'loading a plugin added to the configuration failed'));
+      await this.#sup.load(source).catch((err: Error) => this.markBroken(source, err));
     }
+    // Their files are watched before the `config` event: a folder written right after it is seen.
+    if (added.length > 0) await this.refresh();
     const watchChanged = JSON.stringify(previous.watch) !== JSON.stringify(next.watch) || previous.safety.cooldownSeconds !== next.safety.cooldownSeconds;
     // Not awaited: this runs inside the watcher's own batch, which close() waits for.
     if (watchChanged) void this.#restart();

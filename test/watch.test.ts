@@ -181,6 +181,26 @@ test('a save with a syntax error is refused and the old version keeps serving; f
   assert.deepEqual(await sup.call('versioned', 'get'), { version: '1.0.1', count: 1 });
 });
 
+test('a dependency bump refused at validation goes in with the save that fixes its dependent', { timeout: 30_000 }, async (t) => {
+  const root = tempDir(t);
+  const a = writeVersioned(join(root, 'plugins', 'a'), { version: '1.0.0', name: 'a' });
+  const b = writeVersioned(join(root, 'plugins', 'b'), { version: '1.0.0', name: 'b', dependsOn: { a: '^1.0.0' } });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/a' }, { path: 'plugins/b' }] });
+  await sup.call('a', 'inc');
+  const refused = nextEvent(sup, 'rollback', 'a');
+  writeVersioned(a, { version: '2.0.0', name: 'a' });
+  assert.equal((await refused).step, 'validate');
+  assert.equal(sup.info('a').version, '1.0.0');
+  const outcome = Promise.race([
+    nextEvent(sup, 'reload', 'b').then(() => 'reloaded'),
+    nextEvent(sup, 'rollback', 'b').then((e) => `refused: ${e.error}`),
+  ]);
+  writeVersioned(b, { version: '1.0.1', name: 'b', dependsOn: { a: '^2.0.0' } });
+  assert.equal(await outcome, 'reloaded');
+  assert.deepEqual(await sup.call('a', 'get'), { version: '2.0.0', count: 1 });
+  assert.equal(sup.info('b').version, '1.0.1');
+});
+
 test('reload.automatic: false reports the change and leaves the running version alone', async (t) => {
   const root = tempDir(t);
   const dir = writeVersioned(join(root, 'plugins', 'v'), { version: '1.0.0' });

@@ -22,6 +22,8 @@ export interface DevLoopHost {
   /** Deliver a changed config through configChanged(); false when the plugin has no such hook. */
   deliverConfig(plugin: string): Promise<boolean>;
   reloadMany(plugins: string[]): Promise<ReloadResult[]>;
+  /** The plugins a loaded plugin depends on (its running version's dependsOn). */
+  dependenciesOf(plugin: string): string[];
   /** Plugins that failed to load at start (reload_on_import_error): try them again. */
   retryBroken(files: string[]): Promise<void>;
   applyConfigFile(): Promise<void>;
@@ -36,6 +38,13 @@ const RETRYABLE = new Set(['manifest', 'compile', 'config', 'load']);
 export class DevLoop {
   readonly #host: DevLoopHost;
   #watcher: PluginWatcher | undefined;
+  /**
+   * Plugins whose files changed but whose automatic reload was refused at validation (a dependency
+   * range): what runs is older than their files. A later change of a plugin that depends on one
+   * reloads it too (a dependency bumped to 2.0.0, refused while its dependent wants ^1, goes in
+   * with the dependent's fix). One refused for its own code waits for its own next save.
+   */
+  readonly #stale = new Set<string>();
 
   constructor(host: DevLoopHost) {
     this.#host = host;
@@ -91,8 +100,21 @@ export class DevLoop {
       host.reportChange(plugin, files, 'reload');
       toReload.push(plugin);
     }
-    if (toReload.length > 0) await this.#reload(toReload);
+    if (toReload.length > 0) await this.#reload(this.#withStaleDependencies(toReload));
     await this.refresh();
+  }
+
+  /** `plugins` and the stale plugins they depend on, directly or not. */
+  #withStaleDependencies(plugins: string[]): string[] {
+    const all = new Set(plugins);
+    const visit = (plugin: string): void => {
+      for (const dep of this.#host.dependenciesOf(plugin)) {
+        if (this.#stale.has(dep) && !all.has(dep)) all.add(dep);
+        visit(dep);
+      }
+    };
+    for (const plugin of plugins) visit(plugin);
+    return [...all];
   }
 
   async #reload(plugins: string[]): Promise<void> {
@@ -100,9 +122,13 @@ export class DevLoop {
     for (let attempt = 1; ; attempt++) {
       const results = await this.#host.reloadMany(plugins);
       const failed = results.find((r) => !r.ok);
-      if (failed === undefined) return;
+      if (failed === undefined) {
+        for (const plugin of plugins) this.#stale.delete(plugin);
+        return;
+      }
       const step = failed.error?.step ?? '';
       if (attempt >= safety.maxReloadAttempts || !RETRYABLE.has(step)) {
+        if (step === 'validate') for (const plugin of plugins) this.#stale.add(plugin);
         this.#host.log.warn({ plugins, attempt, step, err: failed.error }, 'automatic reload refused; the running version keeps serving');
         return;
       }

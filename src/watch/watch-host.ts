@@ -117,6 +117,10 @@ export class WatchHost implements DevLoopHost {
     return this.#sup.reloadMany(plugins.filter((p) => this.#sup.runtime(p) !== undefined));
   }
 
+  dependenciesOf(plugin: string): string[] {
+    return Object.keys(this.#sup.runtime(plugin)?.manifest.dependsOn ?? {});
+  }
+
   rawEvent(event: string, file: string): void {
     this.#observer?.(event, file, this.watcher?.pluginsOf(file) ?? []);
   }

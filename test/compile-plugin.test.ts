@@ -186,6 +186,19 @@ test('the compile cache recompiles when package.json "imports" or tsconfig paths
   assert.equal(await sup.call('remapped', 'v'), 'b2');
 });
 
+test('the compile cache recompiles when a file added beside an import now takes it (util.ts before util.js)', async (t) => {
+  const { sup, dir } = await loadWritten(t, 'shadowed', {
+    'package.json': { name: 'shadowed', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': "import { S } from './util';\nexport default { commands: { v: () => S } };\n",
+    'util.js': "export const S = 'js';\n",
+  });
+  assert.equal(await sup.call('shadowed', 'v'), 'js');
+  writePlugin(dir, { 'util.ts': "export const S = 'ts';\n" });
+  const r = await sup.reload('shadowed');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.equal(await sup.call('shadowed', 'v'), 'ts');
+});
+
 test("a plugin can import plugvisor's worker-side exports; any other name is a compile error naming it", async (t) => {
   const root = tempDir(t);
   const good = writePlugin(join(root, 'uses-api'), {

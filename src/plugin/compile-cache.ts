@@ -9,7 +9,7 @@
  * entry is also stale when one of those files is gone or its package's package.json changed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 
 export interface CacheIndex {
@@ -21,6 +21,11 @@ export interface CacheIndex {
   inputs: Record<string, string>;
   /** The package.json and tsconfig.json files that govern how the sources compile → sha256 of their content. */
   settings: Record<string, string>;
+  /**
+   * Each folder holding a source → sha256 of its file names: a file added beside an import can
+   * change what it resolves to (`./util` is util.ts once util.ts is there, not util.js).
+   */
+  folders: Record<string, string>;
   /** The package files the bundle imports → sha256 of their package's package.json ('' if none). */
   externals: Record<string, string>;
 }
@@ -104,6 +109,15 @@ function manifestHash(file: string, seen: Map<string, string>): string {
   return hash;
 }
 
+/** The sha256 of the names in a folder, sorted ('' when it cannot be read). */
+export function hashFolder(dir: string): string {
+  try {
+    return createHash('sha256').update(readdirSync(dir).sort().join('\n')).digest('hex');
+  } catch {
+    return '';
+  }
+}
+
 /** The first 16 hex digits of a file's sha256 (what names a compiled version), or undefined. */
 export function shortHashFile(file: string): string | undefined {
   return hashFile(file)?.slice(0, 16);
@@ -117,8 +131,9 @@ export function readCacheIndex(indexFile: string, key: string): CacheIndex | und
   } catch {
     return undefined;
   }
-  if (index.key !== key || !existsSync(index.contentFile ?? '') || index.externals === undefined || index.settings === undefined) return undefined;
+  if (index.key !== key || !existsSync(index.contentFile ?? '') || index.externals === undefined || index.settings === undefined || index.folders === undefined) return undefined;
   for (const [file, hash] of Object.entries({ ...index.inputs, ...index.settings })) if (hashFile(file) !== hash) return undefined;
+  for (const [dir, hash] of Object.entries(index.folders)) if (hashFolder(dir) !== hash) return undefined;
   const manifests = new Map<string, string>();
   for (const [file, hash] of Object.entries(index.externals)) {
     if (!existsSync(file) || manifestHash(file, manifests) !== hash) return undefined;

@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { build, version as esbuildVersion, type BuildResult, type Message } from 'esbuild';
 import { PlugvisorError } from '../errors.js';
 import { PLUGVISOR_VERSION } from '../version.js';
-import { compileSettingsOf, describeExternals, hashFile, packageManifests, readCacheIndex, shortHashFile, writeAtomic, writeCacheIndex } from './compile-cache.js';
+import { compileSettingsOf, describeExternals, hashFile, hashFolder, packageManifests, readCacheIndex, shortHashFile, writeAtomic, writeCacheIndex } from './compile-cache.js';
 import { bundlePrelude, fileMeta, FILE_META_DEFINE } from './file-meta.js';
 import { explainShimError, plugvisorShim } from './plugvisor-shim.js';
 import { hostConditions, resolveImports } from './resolve-imports.js';
@@ -102,6 +102,7 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
     key, outFile, contentFile, hash,
     inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])),
     settings: Object.fromEntries(settings.map((f) => [f, hashFile(f) ?? ''])),
+    folders: Object.fromEntries([...new Set(sources.map((f) => dirname(f)))].map((d) => [d, hashFolder(d)])),
     externals: describeExternals(externals),
   });
   return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, settings, packages: packageManifests(externals), hash, code, cached: false, compileMs: performance.now() - t0 };

@@ -294,18 +294,37 @@ test('a change of hot-loading.yaml is validated and applied without a restart', 
   assert.deepEqual(await sup.call('two', 'get'), { version: '1.0.0', count: 0 });
 });
 
-test('a plugin added to hot-loading.yaml before its folder is written is loaded once it is', { timeout: 30_000 }, async (t) => {
+/** A supervisor started on plugins/one, whose hot-loading.yaml then adds plugins/late, a folder not written yet. */
+async function addLateToYaml(t: TestContext): Promise<{ sup: Supervisor; root: string }> {
   const root = tempDir(t);
   writeVersioned(join(root, 'plugins', 'one'), { version: '1.0.0', name: 'one' });
   const { sup, file, yaml } = await startFromYaml(t, root);
   const applied = nextEvent(sup, 'config', '*');
   writeFileSync(file, yaml(['one', 'late']));
   assert.equal((await applied).ok, true);
+  return { sup, root };
+}
+
+test('a plugin added to hot-loading.yaml before its folder is written is loaded once it is', { timeout: 30_000 }, async (t) => {
+  const { sup, root } = await addLateToYaml(t);
   assert.throws(() => sup.info('late'), /no plugin named "late"/);
   const loaded = nextEvent(sup, 'load', 'late');
   writeVersioned(join(root, 'plugins', 'late'), { version: '1.0.0', name: 'late' });
   await loaded;
   assert.deepEqual(await sup.call('late', 'get'), { version: '1.0.0', count: 0 });
+});
+
+test('a plugin added to hot-loading.yaml whose package.json is written before its entry is loaded once the entry is', { timeout: 30_000 }, async (t) => {
+  const { sup, root } = await addLateToYaml(t);
+  const dir = join(root, 'plugins', 'late');
+  const retried = nextEvent(sup, 'change', `broken:${dir}`);
+  writePlugin(dir, { 'package.json': { name: 'late', version: '1.0.0', type: 'module', main: 'src/main.ts' } });
+  await retried;
+  await sup.watcher!.idle();
+  const loaded = nextEvent(sup, 'load', 'late');
+  writePlugin(dir, { 'src/main.ts': "export default { commands: { v: () => 'late' } };\n" });
+  await loaded;
+  assert.equal(await sup.call('late', 'v'), 'late');
 });
 
 test('turning reload.backup_state on in hot-loading.yaml takes effect without a restart', async (t) => {

@@ -48,6 +48,21 @@ export function parseManifestJson(manifestFile: string, text: string): unknown {
   }
 }
 
+/**
+ * The files that may be a plugin folder's entry whatever state its package.json is in: its `main`
+ * when it names one, otherwise the default entries (for a plugin that does not load yet, to retry
+ * once one of them is written).
+ */
+export function entryCandidates(dir: string): string[] {
+  try {
+    const main: unknown = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))?.main;
+    if (typeof main === 'string') return [resolve(dir, main)];
+  } catch {
+    // No package.json yet, or not valid JSON: any default entry may come.
+  }
+  return DEFAULT_ENTRIES.map((f) => join(dir, f));
+}
+
 export function readManifest(dir: string, { checkEngines = true }: { checkEngines?: boolean } = {}): PluginManifest {
   const manifestFile = join(dir, 'package.json');
   let text: string;

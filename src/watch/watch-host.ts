@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/config-schema.js';
 import { resolveConfig } from '../config/resolve-config.js';
-import type { PluginManifest } from '../plugin/manifest.js';
+import { entryCandidates, type PluginManifest } from '../plugin/manifest.js';
 import { loadPluginConfig } from '../plugin/plugin-config.js';
 import { resolvePluginDir, type LoadSource } from '../plugin/resolve-source.js';
 import type { ReloadResult } from '../reload/reload-result.js';
@@ -91,7 +91,8 @@ export class WatchHost implements DevLoopHost {
   markBroken(source: LoadSource, error: Error, manifest?: PluginManifest): void {
     const dir = typeof source === 'string' ? source : 'path' in source ? source.path : source.fromPackage;
     const absDir = manifest?.dir ?? join(this.#sup.root, dir);
-    const files = [join(absDir, 'package.json'), manifest?.entryFile, (error as { file?: string }).file]
+    const entries = manifest === undefined ? entryCandidates(absDir) : [manifest.entryFile];
+    const files = [join(absDir, 'package.json'), ...entries, (error as { file?: string }).file]
       .filter((f): f is string => typeof f === 'string');
     this.#broken.set(absDir, { source, dir: absDir, error, files: [...new Set(files)] });
     this.log.error({ dir: absDir, err: error }, 'plugin failed to load; it is retried when its files change');

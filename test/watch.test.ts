@@ -104,6 +104,21 @@ test('editing the tsconfig.json a plugin compiles with (paths) reloads it with w
   assert.equal(await sup.call('p', 'v'), 2);
 });
 
+test('a file added beside an import that now takes it (util.ts beside util.js) reloads the plugin', { timeout: 30_000 }, async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'plugins', 'p'), {
+    'package.json': { name: 'p', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': "import { S } from './util';\nexport default { commands: { v: () => S } };\n",
+    'util.js': "export const S = 'js';\n",
+  });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/p' }] });
+  assert.equal(await sup.call('p', 'v'), 'js');
+  const reloaded = nextEvent(sup, 'reload', 'p');
+  writePlugin(dir, { 'util.ts': "export const S = 'ts';\n" });
+  await reloaded;
+  assert.equal(await sup.call('p', 'v'), 'ts');
+});
+
 test('a module outside the root is watched as soon as the plugin that imports it has loaded', async (t) => {
   const base = tempDir(t);
   const root = join(base, 'project');

@@ -86,8 +86,13 @@ export class DevLoop {
     if (batch.config) await host.applyConfigFile();
     await host.retryBroken(batch.files);
     const toReload: string[] = [];
+    const targets = host.watchTargets();
+    const owns = (t: WatchTarget, f: string): boolean => t.files.includes(f) || t.packages?.includes(f) === true;
+    // A file no plugin is made of yet: one added beside an import it may now take (see PluginWatcher).
+    const added = batch.files.filter((f) => !targets.some((t) => owns(t, f)));
     for (const plugin of batch.plugins) {
-      const files = batch.files.filter((f) => host.watchTargets().some((t) => t.name === plugin && (t.files.includes(f) || t.packages?.includes(f) === true)));
+      const own = batch.files.filter((f) => targets.some((t) => t.name === plugin && owns(t, f)));
+      const files = own.length > 0 ? own : added;
       const onlyConfig = files.length > 0 && files.every((f) => f === host.configFileOf(plugin));
       if (onlyConfig && await host.deliverConfig(plugin)) {
         host.reportChange(plugin, files, 'config');

@@ -221,7 +221,7 @@ export class PluginWatcher {
       return;
     }
     const isConfig = file === this.#options.configFile;
-    const owners = this.#byFile.get(file);
+    const owners = this.#byFile.get(file) ?? (event === 'add' ? this.#shadowed(file) : undefined);
     if (!isConfig && owners === undefined) return;
     if (!(await this.#hashes.changed(file))) {
       this.#options.log.debug({ file }, 'saved without a change; ignored');
@@ -230,6 +230,21 @@ export class PluginWatcher {
     if (isConfig) this.#pendingConfig = true;
     for (const plugin of owners ?? []) addTo(this.#pending, plugin, file);
     this.#schedule();
+  }
+
+  /**
+   * The plugins an added file may take an import from: one whose source beside it has the same name
+   * but another extension (util.ts added beside util.js takes `./util`), or lies in the folder of
+   * that name (util.ts takes `./util` from util/index.ts).
+   */
+  #shadowed(file: string): Set<string> | undefined {
+    const stem = (f: string): string => f.replace(/\.[^./\\]+$/, '');
+    const own = stem(file);
+    const owners = new Set<string>();
+    for (const [source, plugins] of this.#byFile) {
+      if (stem(source) === own || source.startsWith(own + sep)) for (const plugin of plugins) owners.add(plugin);
+    }
+    return owners.size > 0 ? owners : undefined;
   }
 
   /** An install ran: the plugins one of whose packages changed are reloaded. */

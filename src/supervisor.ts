@@ -379,6 +379,14 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
     return [...this.#plugins.keys()].map((name) => this.info(name));
   }
 
+  /**
+   * Configured plugins that failed to load and are kept aside until their files change (development
+   * mode with reload_on_import_error at start, or added to hot-loading.yaml): their folder and error.
+   */
+  brokenPlugins(): Array<{ dir: string; error: string }> {
+    return this.#watch.brokenPlugins();
+  }
+
   info(name: string): PluginInfo {
     const r = this.#require(name);
     const m = r.manifest;

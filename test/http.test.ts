@@ -441,6 +441,31 @@ export default {
   assert.deepEqual((await send(server, 'POST', '/api/plugins/slow-setup/commands/ping')).json, { result: 'pong' });
 });
 
+test('/readyz: a configured plugin kept aside because it failed to load (reload_on_import_error) makes the host not ready until it loads', { timeout: 30_000 }, async (t) => {
+  const root = tempDir(t);
+  const dir = writeVersioned(join(root, 'plugins', 'v'), { version: '1.0.0' });
+  writeFileSync(join(dir, 'index.ts'), 'export default {{');
+  const sup = new Supervisor({
+    root,
+    config: { log_level: 'silent', plugins: [{ path: 'plugins/v' }], development_mode: true, development: { reload_on_import_error: true }, watch: { enabled: false } },
+  });
+  t.after(() => sup.stop());
+  await sup.start();
+  const server = await startServer(t, sup);
+  assert.deepEqual(sup.list(), []);
+
+  const notReady = await send(server, 'GET', '/readyz');
+  assert.equal(notReady.status, 503, notReady.text);
+  assert.equal(notReady.json.reasons.length, 1, notReady.text);
+  assert.ok(notReady.json.reasons[0].startsWith(`${dir} did not load: `), notReady.text);
+
+  writeVersioned(dir, { version: '1.0.1' });
+  assert.equal((await send(server, 'POST', '/api/plugins', { body: { path: dir } })).status, 200);
+  const ready = await send(server, 'GET', '/readyz');
+  assert.equal(ready.status, 200, ready.text);
+  assert.deepEqual(ready.json, { ready: true, reasons: [], plugins: 1 });
+});
+
 test('readiness: the supervisor running and every eager plugin serving (a reload in progress still serves); lazy plugins do not count', () => {
   const info = (name: string, activation: 'eager' | 'lazy', status: string, error?: string) => ({ name, activation, status, ...(error ? { error } : {}) });
   assert.deepEqual(readiness('running', []), { ready: true, reasons: [] });

@@ -98,6 +98,16 @@ export class WatchHost implements DevLoopHost {
     this.log.error({ dir: absDir, err: error }, 'plugin failed to load; it is retried when its files change');
   }
 
+  /** Configured plugins kept aside because they failed to load, with why (those loaded meanwhile left out). */
+  brokenPlugins(): Array<{ dir: string; error: string }> {
+    const loaded = this.#loadedDirs();
+    return [...this.#broken.values()].filter((b) => !loaded.has(b.dir)).map((b) => ({ dir: b.dir, error: b.error.message }));
+  }
+
+  #loadedDirs(): Set<string> {
+    return new Set([...this.#sup.runtimes()].map((r) => r.manifest.dir));
+  }
+
   // DevLoopHost
 
   watchTargets(): WatchTarget[] {
@@ -134,7 +144,7 @@ export class WatchHost implements DevLoopHost {
   async retryBroken(files: string[]): Promise<void> {
     const changed = new Set(files);
     // Loaded meanwhile (plugins load, or hot-loading.yaml applied again): nothing to retry.
-    const loaded = new Set([...this.#sup.runtimes()].map((r) => r.manifest.dir));
+    const loaded = this.#loadedDirs();
     for (const dir of [...this.#broken.keys()]) if (loaded.has(dir)) this.#broken.delete(dir);
     const due = [...this.#broken.values()].filter((b) => b.files.some((f) => changed.has(f)) || files.some((f) => f.startsWith(b.dir)));
     for (const broken of due) {
@@ -178,7 +188,7 @@ export class WatchHost implements DevLoopHost {
     }
     const previous = this.config;
     this.#sup.adoptConfig(next);
-    const loaded = new Set([...this.#sup.runtimes()].map((r) => r.manifest.dir));
+    const loaded = this.#loadedDirs();
     const added = next.plugins.filter((source) => {
       try {
         return !loaded.has(resolvePluginDir(this.#sup.root, source));

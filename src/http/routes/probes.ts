@@ -9,7 +9,7 @@ export function probeRoutes(app: FastifyInstance, sup: Supervisor, metrics: DevM
 
   app.get('/readyz', async (_req, reply) => {
     const plugins = sup.list();
-    const r = readiness(sup.status, plugins);
+    const r = readiness(sup.status, plugins, sup.brokenPlugins());
     return reply.code(r.ready ? 200 : 503).send({ ...r, plugins: plugins.length });
   });
 

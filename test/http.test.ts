@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Supervisor } from 'plugvisor';
@@ -402,6 +402,35 @@ test('dev server: /api/events streams supervisor events; readiness follows eager
   await sup.call('versioned', 'get');
   assert.deepEqual(seen.slice(-1), ['get'], "another call observer outlives the server's");
   await assert.rejects(send(server, 'GET', '/healthz', { freshConnection: true }), { code: 'ECONNREFUSED' });
+});
+
+test('/api/events: a client that stops reading is disconnected once it falls behind, instead of being buffered every event', { timeout: 30_000 }, async (t) => {
+  const sup = await startSupervisor(t);
+  const server = await startServer(t, sup);
+  const socket = connect(server.port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
+  await once(socket, 'data'); // the headers and the retry line: the stream is attached
+  socket.pause();
+  // Far more than the socket buffers hold while the client reads nothing.
+  const big = 'x'.repeat(200_000);
+  for (let i = 0; i < 200; i++) sup.emit('unload', { plugin: big, version: '1.0.0' });
+  sup.emit('unload', { plugin: 'after-the-backlog', version: '1.0.0' });
+
+  // Reading again, the client gets what was sent before it was dropped, then the end of the stream.
+  let text = '';
+  socket.setEncoding('utf8');
+  const outcome = await new Promise<string>((resolve) => {
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.includes('after-the-backlog')) resolve('kept: the next event was buffered for it');
+    });
+    socket.on('close', () => resolve('closed'));
+    socket.on('error', () => undefined);
+    socket.resume();
+  });
+  assert.equal(outcome, 'closed');
+  assert.ok(!text.includes('after-the-backlog'));
 });
 
 test('dev server created before start(): /readyz and the plugin routes answer 503 PLUGVISOR_NOT_STARTED until the configured plugins are loaded', { timeout: 30_000 }, async (t) => {

@@ -2,7 +2,7 @@
  * GET /api/events: the supervisor's events as server-sent events. Each event is written as
  * `id: N`, `event: <name>`, `data: {"type","time","plugin",...payload}`. A comment line every 15 s
  * keeps proxies and idle timeouts from closing a quiet stream; close() ends every stream so the
- * HTTP server can close.
+ * HTTP server can close. A client that falls more than 1 MiB behind is disconnected.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Supervisor } from '../supervisor.js';
@@ -13,6 +13,8 @@ import { subscribe, type EventHandlers } from './subscribe.js';
 export const STREAMED_EVENTS = ['load', 'reload', 'rollback', 'crash', 'restart', 'unload', 'change', 'config'] as const satisfies readonly SupervisorEvent[];
 
 const HEARTBEAT_MS = 15_000;
+/** A client whose unsent events exceed this is disconnected: one that stops reading (a suspended tab) would otherwise be buffered every event, without bound. */
+const MAX_BACKLOG_BYTES = 1024 * 1024;
 
 export class EventStream {
   readonly #clients = new Set<ServerResponse>();
@@ -67,6 +69,12 @@ export class EventStream {
   }
 
   #write(chunk: string): void {
-    for (const res of this.#clients) res.write(chunk);
+    for (const res of this.#clients) {
+      res.write(chunk);
+      if (res.writableLength > MAX_BACKLOG_BYTES) {
+        this.#clients.delete(res);
+        res.destroy(); // an EventSource reconnects by itself (retry) and starts from the events to come
+      }
+    }
   }
 }

@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Supervisor } from 'plugvisor';
 import { createDevServer } from '../src/http/dev-server.js';
 import { chromiumMissing, launchChromium } from './browser.js';
-import { startSupervisor, tempDir } from './helpers.js';
+import { heldSetupPlugin, REPO_ROOT, startSupervisor, tempDir } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
 
 test("dashboard: clicking a plugin's reload button shows its new version", { skip: chromiumMissing(), timeout: 60_000 }, async (t) => {
@@ -55,4 +56,29 @@ test("dashboard: clicking a plugin's reload button shows its new version", { ski
   await sup.reload('counter');
   await page.locator('tr[data-plugin="counter"] td.reloads', { hasText: '1' }).waitFor();
   assert.deepEqual(problems, []);
+});
+
+test('dashboard: while the host starts it shows "not ready" and why, then the plugins (not "server unreachable")', { skip: chromiumMissing(), timeout: 60_000 }, async (t) => {
+  const { dir, setupRunning } = await heldSetupPlugin(t);
+  const sup = new Supervisor({ root: REPO_ROOT, config: { log_level: 'silent', plugins: [{ path: dir }] } });
+  t.after(() => sup.stop());
+  // As `plugvisor dev server` does: the server listens before the supervisor starts.
+  const server = await createDevServer(sup, { port: 0 });
+  t.after(() => server.close());
+  const started = sup.start();
+  const [setup] = await setupRunning;
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(server.url);
+
+  const ready = page.locator('#ready');
+  await ready.locator('xpath=self::*[text()="not ready"]').waitFor();
+  assert.equal(await ready.getAttribute('title'), 'the supervisor is starting');
+
+  setup.end();
+  await started;
+  await page.locator('tr[data-plugin="slow-setup"] .badge', { hasText: 'serving' }).waitFor();
+  await ready.locator('xpath=self::*[text()="ready"]').waitFor();
 });

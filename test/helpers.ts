@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Supervisor, type SupervisorOptions, type SupervisorEventMap } from 'plugvisor';
 
@@ -92,4 +94,25 @@ export async function runHostScript(t: TestContext, body: string, nodeArgs: stri
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   return { code, stdout };
+}
+
+/**
+ * A plugin ("slow-setup", command ping → 'pong') whose setup() holds its load open until the test
+ * lets it go: it connects to a server of the test's and waits for the end. `setupRunning` resolves
+ * with that connection once setup() runs; end() it to let the load finish.
+ */
+export async function heldSetupPlugin(t: TestContext): Promise<{ dir: string; setupRunning: Promise<[Socket]> }> {
+  const gate = createServer();
+  const setupRunning = once(gate, 'connection') as Promise<[Socket]>;
+  await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => gate.close(resolve)));
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'slow-setup', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': `import { connect } from 'node:net';
+export default {
+  setup: () => new Promise((resolve, reject) => connect(${(gate.address() as AddressInfo).port}, '127.0.0.1').on('error', reject).on('close', resolve).resume()),
+  commands: { ping: () => 'pong' },
+};\n`,
+  });
+  return { dir, setupRunning };
 }

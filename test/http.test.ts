@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Supervisor } from 'plugvisor';
 import { createDevServer, type DevServer } from '../src/http/dev-server.js';
 import { readiness } from '../src/http/readiness.js';
-import { fixture, REPO_ROOT, startSupervisor, tempDir, writePlugin } from './helpers.js';
+import { fixture, heldSetupPlugin, REPO_ROOT, startSupervisor, tempDir, writePlugin } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
 
 interface Answer {
@@ -434,19 +434,8 @@ test('/api/events: a client that stops reading is disconnected once it falls beh
 });
 
 test('dev server created before start(): /readyz and the plugin routes answer 503 PLUGVISOR_NOT_STARTED until the configured plugins are loaded', { timeout: 30_000 }, async (t) => {
-  // The plugin's setup() holds start() open until the test lets it go: it connects here and waits for the end.
-  const gate = createServer();
-  const setupRunning = once(gate, 'connection') as Promise<[Socket]>;
-  await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise((resolve) => gate.close(resolve)));
-  const dir = writePlugin(tempDir(t), {
-    'package.json': { name: 'slow-setup', version: '1.0.0', type: 'module', main: 'index.ts' },
-    'index.ts': `import { connect } from 'node:net';
-export default {
-  setup: () => new Promise((resolve, reject) => connect(${(gate.address() as AddressInfo).port}, '127.0.0.1').on('error', reject).on('close', resolve).resume()),
-  commands: { ping: () => 'pong' },
-};\n`,
-  });
+  // The plugin's setup() holds start() open until the test lets it go.
+  const { dir, setupRunning } = await heldSetupPlugin(t);
   const sup = new Supervisor({ root: REPO_ROOT, config: { log_level: 'silent', plugins: [{ path: dir }] } });
   t.after(() => sup.stop());
   const server = await startServer(t, sup);

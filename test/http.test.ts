@@ -433,6 +433,15 @@ test('/api/events: a client that stops reading is disconnected once it falls beh
   assert.ok(!text.includes('after-the-backlog'));
 });
 
+test('/api/events: HEAD is answered with the stream\'s headers and ends, instead of staying attached', { timeout: 30_000 }, async (t) => {
+  const sup = await startSupervisor(t);
+  const server = await startServer(t, sup);
+  const head = await send(server, 'HEAD', '/api/events');
+  assert.equal(head.status, 200);
+  assert.match(String(head.headers['content-type']), /^text\/event-stream/);
+  assert.equal(head.text, '');
+});
+
 test('dev server created before start(): /readyz and the plugin routes answer 503 PLUGVISOR_NOT_STARTED until the configured plugins are loaded', { timeout: 30_000 }, async (t) => {
   // The plugin's setup() holds start() open until the test lets it go.
   const { dir, setupRunning } = await heldSetupPlugin(t);

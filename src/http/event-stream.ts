@@ -44,7 +44,8 @@ export class EventStream {
       connection: 'keep-alive',
       'x-content-type-options': 'nosniff',
     });
-    if (this.#closed) {
+    // HEAD (fastify answers it from this GET route) asks for the headers only: a stream would never end.
+    if (this.#closed || req.method === 'HEAD') {
       res.end();
       return;
     }

@@ -82,3 +82,23 @@ test('dashboard: while the host starts it shows "not ready" and why, then the pl
   await page.locator('tr[data-plugin="slow-setup"] .badge', { hasText: 'serving' }).waitFor();
   await ready.locator('xpath=self::*[text()="ready"]').waitFor();
 });
+
+test('dashboard: at 1280 px wide the Reload buttons are on screen, not clipped under the events panel', { skip: chromiumMissing(), timeout: 60_000 }, async (t) => {
+  const sup = await startSupervisor(t);
+  await sup.load('plugins/counter');
+  const server = await createDevServer(sup, { port: 0 });
+  t.after(() => server.close());
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(10_000);
+  await page.goto(server.url);
+  const button = page.locator('button[data-reload="counter"]');
+  await button.waitFor();
+  // What a person clicking the middle of the button would hit: the button, not what hides it.
+  const hit = await button.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    return el.ownerDocument.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2) === el;
+  });
+  assert.equal(hit, true);
+});

@@ -329,6 +329,15 @@ test('a plugin added to hot-loading.yaml before its folder is written is loaded 
   assert.deepEqual(await sup.call('late', 'get'), { version: '1.0.0', count: 0 });
 });
 
+test('a plugin kept aside after it was added to hot-loading.yaml is given up when the file no longer lists it', { timeout: 30_000 }, async (t) => {
+  const { sup, root } = await addLateToYaml(t);
+  assert.deepEqual(sup.brokenPlugins().map((b) => b.dir), [join(root, 'plugins', 'late')]);
+  const applied = nextEvent(sup, 'config', '*');
+  writeFileSync(join(root, 'hot-loading.yaml'), pluginsYaml(['one']));
+  assert.equal((await applied).ok, true);
+  assert.deepEqual(sup.brokenPlugins(), []);
+});
+
 test('a plugin added to hot-loading.yaml whose package.json is written before its entry is loaded once the entry is', { timeout: 30_000 }, async (t) => {
   const { sup, root } = await addLateToYaml(t);
   const dir = join(root, 'plugins', 'late');

@@ -188,6 +188,10 @@ export class WatchHost implements DevLoopHost {
     }
     const previous = this.config;
     this.#sup.adoptConfig(next);
+    // A plugin kept aside that the file no longer lists is given up: it would hold /readyz at 503
+    // and load again at its next save. (A loaded plugin removed from the file stays loaded.)
+    const listed = new Set(next.plugins.map((source) => JSON.stringify(source)));
+    for (const [dir, broken] of this.#broken) if (!listed.has(JSON.stringify(broken.source))) this.#broken.delete(dir);
     const loaded = this.#loadedDirs();
     const added = next.plugins.filter((source) => {
       try {

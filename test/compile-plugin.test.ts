@@ -186,6 +186,31 @@ test('the compile cache recompiles when package.json "imports" or tsconfig paths
   assert.equal(await sup.call('remapped', 'v'), 'b2');
 });
 
+test('the compile cache recompiles when a config the tsconfig.json extends changes (an array, a chain, a package\'s)', async (t) => {
+  const { sup, dir } = await loadWritten(t, 'extended', {
+    'package.json': { name: 'extended', version: '1.0.0', type: 'module', main: 'index.ts' },
+    // JSON with comments and a trailing comma, as tsconfig.json allows.
+    'tsconfig.json': '{\n  // the shared settings\n  "extends": ["./config/empty.json", "./config/base"],\n}\n',
+    'config/empty.json': {},
+    'config/base.json': { extends: '@cfg/base/tsconfig.json' },
+    'node_modules/@cfg/base/package.json': { name: '@cfg/base', version: '1.0.0' },
+    'node_modules/@cfg/base/tsconfig.json': { compilerOptions: { paths: { '@t/*': ['../../../t1/*'] } } },
+    'index.ts': "import { T } from '@t/x';\nexport default { commands: { v: () => T } };\n",
+    't1/x.ts': "export const T = '1';\n",
+    't2/x.ts': "export const T = '2';\n",
+    't3/x.ts': "export const T = '3';\n",
+  });
+  assert.equal(await sup.call('extended', 'v'), '1');
+  writePlugin(dir, { 'node_modules/@cfg/base/tsconfig.json': { compilerOptions: { paths: { '@t/*': ['../../../t2/*'] } } } });
+  const r1 = await sup.reload('extended');
+  assert.equal(r1.ok, true, r1.error?.message);
+  assert.equal(await sup.call('extended', 'v'), '2');
+  writePlugin(dir, { 'config/base.json': { compilerOptions: { paths: { '@t/*': ['../t3/*'] } } } });
+  const r2 = await sup.reload('extended');
+  assert.equal(r2.ok, true, r2.error?.message);
+  assert.equal(await sup.call('extended', 'v'), '3');
+});
+
 test('the compile cache recompiles when a file added beside an import now takes it (util.ts before util.js)', async (t) => {
   const { sup, dir } = await loadWritten(t, 'shadowed', {
     'package.json': { name: 'shadowed', version: '1.0.0', type: 'module', main: 'index.ts' },

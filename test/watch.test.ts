@@ -104,6 +104,31 @@ test('editing the tsconfig.json a plugin compiles with (paths) reloads it with w
   assert.equal(await sup.call('p', 'v'), 2);
 });
 
+test('editing a config the tsconfig.json extends (relative, or a package\'s in node_modules) reloads the plugin', { timeout: 30_000 }, async (t) => {
+  const root = tempDir(t);
+  const dir = writePlugin(join(root, 'plugins', 'p'), {
+    'package.json': { name: 'p', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'tsconfig.json': { extends: ['./base'] },
+    'base.json': { extends: '@cfg/base/tsconfig.json' },
+    'node_modules/@cfg/base/package.json': { name: '@cfg/base', version: '1.0.0' },
+    'node_modules/@cfg/base/tsconfig.json': { compilerOptions: { paths: { '@t/*': ['../../../t1/*'] } } },
+    'index.ts': "import { T } from '@t/x';\nexport default { commands: { v: () => T } };\n",
+    't1/x.ts': "export const T = 1;\n",
+    't2/x.ts': "export const T = 2;\n",
+    't3/x.ts': "export const T = 3;\n",
+  });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/p' }] });
+  assert.equal(await sup.call('p', 'v'), 1);
+  const fromPackage = nextEvent(sup, 'reload', 'p');
+  writePlugin(dir, { 'node_modules/@cfg/base/tsconfig.json': { compilerOptions: { paths: { '@t/*': ['../../../t2/*'] } } } });
+  await fromPackage;
+  assert.equal(await sup.call('p', 'v'), 2);
+  const fromBase = nextEvent(sup, 'reload', 'p');
+  writePlugin(dir, { 'base.json': { compilerOptions: { paths: { '@t/*': ['./t3/*'] } } } });
+  await fromBase;
+  assert.equal(await sup.call('p', 'v'), 3);
+});
+
 test('a file added beside an import that now takes it (util.ts beside util.js) reloads the plugin', { timeout: 30_000 }, async (t) => {
   const root = tempDir(t);
   const dir = writePlugin(join(root, 'plugins', 'p'), {

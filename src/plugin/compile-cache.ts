@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
+import { extendedConfigs } from './tsconfig-extends.js';
 
 export interface CacheIndex {
   key: string;
@@ -57,12 +58,18 @@ function packageJsonOf(file: string): string | undefined {
 /**
  * The files besides the sources that change what esbuild makes of them: each source's package.json
  * (`"imports"`, `"type"`) and tsconfig.json or jsconfig.json (`paths`, `baseUrl`, `jsx`, …), as
- * esbuild finds them, the nearest up the tree.
+ * esbuild finds them, the nearest up the tree, with every config that one extends.
  */
 export function compileSettingsOf(sources: Iterable<string>): string[] {
   const settings = new Set<string>();
+  const configs = new Set<string>();
   for (const source of sources) {
-    for (const file of [packageJsonOf(source), nearest(source, ['tsconfig.json', 'jsconfig.json'])]) if (file !== undefined) settings.add(file);
+    const tsconfig = nearest(source, ['tsconfig.json', 'jsconfig.json']);
+    for (const file of [packageJsonOf(source), tsconfig]) if (file !== undefined) settings.add(file);
+    if (tsconfig !== undefined && !configs.has(tsconfig)) {
+      configs.add(tsconfig);
+      for (const base of extendedConfigs(tsconfig)) settings.add(base);
+    }
   }
   return [...settings];
 }

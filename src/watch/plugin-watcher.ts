@@ -145,9 +145,10 @@ export class PluginWatcher {
 
   /**
    * The folders whose plugin files the root's watcher may not see, each to be watched on its own:
-   * outside the root (a module shared between projects), or inside it through a symbolic link
+   * outside the root (a module shared between projects), inside it through a symbolic link
    * (the root's watcher walks a link only if plugin files lay under it when it scanned it: a
-   * plugin folder linked in and loaded later would go unwatched).
+   * plugin folder linked in and loaded later would go unwatched), or in a folder it ignores (a
+   * base tsconfig.json extended from node_modules).
    */
   async #foldersOfOwn(files: Iterable<string>): Promise<Set<string>> {
     const folders = new Set<string>();
@@ -156,7 +157,7 @@ export class PluginWatcher {
       const dir = dirname(file);
       if (checked.has(dir)) continue;
       checked.add(dir);
-      if (!isInside(this.#options.root, file) || (await realpath(dir).catch(() => dir)) !== dir) folders.add(dir);
+      if (!isInside(this.#options.root, file) || this.#isIgnored(relative(this.#options.root, file)) || (await realpath(dir).catch(() => dir)) !== dir) folders.add(dir);
     }
     return folders;
   }

@@ -211,6 +211,25 @@ test('the compile cache recompiles when a config the tsconfig.json extends chang
   assert.equal(await sup.call('extended', 'v'), '3');
 });
 
+test('the compile cache recompiles when a tsconfig.json is written nearer the sources than the one they compiled with', async (t) => {
+  const root = tempDir(t);
+  writePlugin(root, { 'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./plugins/nearer/t1/*'] } } } });
+  // No source in the plugin's own folder: only src/ and t1/, t2/ are folders holding one.
+  const dir = writePlugin(join(root, 'plugins', 'nearer'), {
+    'package.json': { name: 'nearer', version: '1.0.0', type: 'module', main: 'src/index.ts' },
+    'src/index.ts': "import { T } from '@t/x';\nexport default { commands: { v: () => T } };\n",
+    't1/x.ts': "export const T = '1';\n",
+    't2/x.ts': "export const T = '2';\n",
+  });
+  const sup = await startSupervisor(t, { root });
+  await sup.load(dir);
+  assert.equal(await sup.call('nearer', 'v'), '1');
+  writePlugin(dir, { 'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./t2/*'] } } } });
+  const r = await sup.reload('nearer');
+  assert.equal(r.ok, true, r.error?.message);
+  assert.equal(await sup.call('nearer', 'v'), '2');
+});
+
 test('the compile cache recompiles when a file added beside an import now takes it (util.ts before util.js)', async (t) => {
   const { sup, dir } = await loadWritten(t, 'shadowed', {
     'package.json': { name: 'shadowed', version: '1.0.0', type: 'module', main: 'index.ts' },

@@ -6,7 +6,7 @@ import { Supervisor } from 'plugvisor';
 import pino from 'pino';
 import { settlesWithin } from '../src/settles-within.js';
 import { PluginWatcher } from '../src/watch/plugin-watcher.js';
-import { nextEvent, tempDir, writePlugin } from './helpers.js';
+import { nextEvent, tempDir, writePlugin, type PluginFiles } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
 
 const FAST = { cooldown_period: 0.05 };
@@ -16,6 +16,14 @@ async function watching(t: TestContext, root: string, extra: Record<string, unkn
   t.after(() => sup.stop());
   await sup.start();
   return sup;
+}
+
+/** Write `files` into plugin p's folder `dir`, wait for the reload that starts, and check what its `v` answers then. */
+async function savedReloads(sup: Supervisor, dir: string, files: PluginFiles, v: unknown): Promise<void> {
+  const reloaded = nextEvent(sup, 'reload', 'p');
+  writePlugin(dir, files);
+  await reloaded;
+  assert.equal(await sup.call('p', 'v'), v);
 }
 
 test('saving a plugin file reloads it: the new version serves with the old state', async (t) => {
@@ -98,10 +106,7 @@ test('editing the tsconfig.json a plugin compiles with (paths) reloads it with w
   });
   const sup = await watching(t, root, { plugins: [{ path: 'plugins/p' }] });
   assert.equal(await sup.call('p', 'v'), 1);
-  const reloaded = nextEvent(sup, 'reload', 'p');
-  writePlugin(dir, { 'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./t2/*'] } } } });
-  await reloaded;
-  assert.equal(await sup.call('p', 'v'), 2);
+  await savedReloads(sup, dir, { 'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./t2/*'] } } } }, 2);
 });
 
 test('editing a config the tsconfig.json extends (relative, or a package\'s in node_modules) reloads the plugin', { timeout: 30_000 }, async (t) => {
@@ -119,14 +124,22 @@ test('editing a config the tsconfig.json extends (relative, or a package\'s in n
   });
   const sup = await watching(t, root, { plugins: [{ path: 'plugins/p' }] });
   assert.equal(await sup.call('p', 'v'), 1);
-  const fromPackage = nextEvent(sup, 'reload', 'p');
-  writePlugin(dir, { 'node_modules/@cfg/base/tsconfig.json': { compilerOptions: { paths: { '@t/*': ['../../../t2/*'] } } } });
-  await fromPackage;
-  assert.equal(await sup.call('p', 'v'), 2);
-  const fromBase = nextEvent(sup, 'reload', 'p');
-  writePlugin(dir, { 'base.json': { compilerOptions: { paths: { '@t/*': ['./t3/*'] } } } });
-  await fromBase;
-  assert.equal(await sup.call('p', 'v'), 3);
+  await savedReloads(sup, dir, { 'node_modules/@cfg/base/tsconfig.json': { compilerOptions: { paths: { '@t/*': ['../../../t2/*'] } } } }, 2);
+  await savedReloads(sup, dir, { 'base.json': { compilerOptions: { paths: { '@t/*': ['./t3/*'] } } } }, 3);
+});
+
+test('a tsconfig.json written nearer a plugin\'s sources than the one they compiled with reloads the plugin', { timeout: 30_000 }, async (t) => {
+  const root = tempDir(t);
+  writePlugin(root, { 'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./plugins/p/t1/*'] } } } });
+  const dir = writePlugin(join(root, 'plugins', 'p'), {
+    'package.json': { name: 'p', version: '1.0.0', type: 'module', main: 'src/index.ts' },
+    'src/index.ts': "import { T } from '@t/x';\nexport default { commands: { v: () => T } };\n",
+    't1/x.ts': "export const T = 1;\n",
+    't2/x.ts': "export const T = 2;\n",
+  });
+  const sup = await watching(t, root, { plugins: [{ path: 'plugins/p' }] });
+  assert.equal(await sup.call('p', 'v'), 1);
+  await savedReloads(sup, dir, { 'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./t2/*'] } } } }, 2);
 });
 
 test('a file added beside an import that now takes it (util.ts beside util.js) reloads the plugin', { timeout: 30_000 }, async (t) => {

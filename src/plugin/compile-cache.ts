@@ -27,6 +27,8 @@ export interface CacheIndex {
    * change what it resolves to (`./util` is util.ts once util.ts is there, not util.js).
    */
   folders: Record<string, string>;
+  /** The package.json, tsconfig.json and jsconfig.json paths nearer than those in `settings`, absent then. */
+  absent: string[];
   /** The package files the bundle imports → sha256 of their package's package.json ('' if none). */
   externals: Record<string, string>;
 }
@@ -39,12 +41,16 @@ export function hashFile(file: string): string | undefined {
   }
 }
 
-/** The nearest of `names` up the tree from `file`'s folder (the first name a folder has wins). */
-function nearest(file: string, names: readonly string[]): string | undefined {
+/**
+ * The nearest of `names` up the tree from `file`'s folder (the first name a folder has wins).
+ * `absent` gets each path looked at before it: one written later would be found first.
+ */
+function nearest(file: string, names: readonly string[], absent?: Set<string>): string | undefined {
   for (let dir = dirname(file); ; dir = dirname(dir)) {
     for (const name of names) {
       const candidate = join(dir, name);
       if (existsSync(candidate)) return candidate;
+      absent?.add(candidate);
     }
     if (dirname(dir) === dir) return undefined;
   }
@@ -58,20 +64,22 @@ function packageJsonOf(file: string): string | undefined {
 /**
  * The files besides the sources that change what esbuild makes of them: each source's package.json
  * (`"imports"`, `"type"`) and tsconfig.json or jsconfig.json (`paths`, `baseUrl`, `jsx`, …), as
- * esbuild finds them, the nearest up the tree, with every config that one extends.
+ * esbuild finds them, the nearest up the tree, with every config that one extends; and `absent`,
+ * the paths looked at on the way up that hold no such file (one written there would be used).
  */
-export function compileSettingsOf(sources: Iterable<string>): string[] {
+export function compileSettingsOf(sources: Iterable<string>): { files: string[]; absent: string[] } {
   const settings = new Set<string>();
   const configs = new Set<string>();
+  const absent = new Set<string>();
   for (const source of sources) {
-    const tsconfig = nearest(source, ['tsconfig.json', 'jsconfig.json']);
-    for (const file of [packageJsonOf(source), tsconfig]) if (file !== undefined) settings.add(file);
+    const tsconfig = nearest(source, ['tsconfig.json', 'jsconfig.json'], absent);
+    for (const file of [nearest(source, ['package.json'], absent), tsconfig]) if (file !== undefined) settings.add(file);
     if (tsconfig !== undefined && !configs.has(tsconfig)) {
       configs.add(tsconfig);
       for (const base of extendedConfigs(tsconfig)) settings.add(base);
     }
   }
-  return [...settings];
+  return { files: [...settings], absent: [...absent] };
 }
 
 /**
@@ -138,8 +146,9 @@ export function readCacheIndex(indexFile: string, key: string): CacheIndex | und
   } catch {
     return undefined;
   }
-  if (index.key !== key || !existsSync(index.contentFile ?? '') || index.externals === undefined || index.settings === undefined || index.folders === undefined) return undefined;
-  for (const [file, hash] of Object.entries({ ...index.inputs, ...index.settings })) if (hashFile(file) !== hash) return undefined;
+  if (index.key !== key || !existsSync(index.contentFile ?? '') || index.externals === undefined || index.settings === undefined || index.folders === undefined || index.absent === undefined) return undefined;
+  if (index.absent.some((file) => existsSync(file))) return undefined;
+  for (const [file, hash] of Object.entries({ ...index.inputs, ...index.settings })) if ((hashFile(file) ?? '') !== hash) return undefined;
   for (const [dir, hash] of Object.entries(index.folders)) if (hashFolder(dir) !== hash) return undefined;
   const manifests = new Map<string, string>();
   for (const [file, hash] of Object.entries(index.externals)) {

@@ -33,6 +33,8 @@ export interface CompiledPlugin {
   readonly sources: readonly string[];
   /** The package.json and tsconfig.json files that govern how the sources compile (see compileSettingsOf). */
   readonly settings: readonly string[];
+  /** Where a package.json or tsconfig.json written later would govern the sources instead (see compileSettingsOf). */
+  readonly absentSettings: readonly string[];
   /** The package.json of each installed package the code imports (loaded from node_modules, not bundled). */
   readonly packages: readonly string[];
   readonly hash: string;
@@ -82,7 +84,7 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
     if (hit !== undefined && code !== undefined) {
       return {
         moduleUrl: pathToFileURL(hit.outFile).href, outFile: hit.outFile, contentFile: hit.contentFile,
-        sources: Object.keys(hit.inputs), settings: Object.keys(hit.settings), packages: packageManifests(Object.keys(hit.externals)), hash: hit.hash, code, cached: true, compileMs: performance.now() - t0,
+        sources: Object.keys(hit.inputs), settings: Object.keys(hit.settings), absentSettings: hit.absent, packages: packageManifests(Object.keys(hit.externals)), hash: hit.hash, code, cached: true, compileMs: performance.now() - t0,
       };
     }
   }
@@ -97,15 +99,16 @@ export async function compilePlugin(pluginName: string, entryFile: string, cache
   const sources = Object.keys(result.metafile.inputs)
     .filter((input) => !input.includes(':') && !input.includes('node_modules'))
     .map((input) => resolve(dirname(entryFile), input));
-  const settings = compileSettingsOf(sources);
+  const { files: settings, absent } = compileSettingsOf(sources);
   writeCacheIndex(indexFile, {
     key, outFile, contentFile, hash,
     inputs: Object.fromEntries(sources.map((f) => [f, hashFile(f) ?? ''])),
     settings: Object.fromEntries(settings.map((f) => [f, hashFile(f) ?? ''])),
     folders: Object.fromEntries([...new Set(sources.map((f) => dirname(f)))].map((d) => [d, hashFolder(d)])),
     externals: describeExternals(externals),
+    absent,
   });
-  return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, settings, packages: packageManifests(externals), hash, code, cached: false, compileMs: performance.now() - t0 };
+  return { moduleUrl: pathToFileURL(outFile).href, outFile, contentFile, sources, settings, absentSettings: absent, packages: packageManifests(externals), hash, code, cached: false, compileMs: performance.now() - t0 };
 }
 
 type Bundle = BuildResult<{ write: false; metafile: true }>;

@@ -3,7 +3,7 @@
  * of, plugins kept aside because they failed to load (reload_on_import_error), config delivery,
  * hot-loading.yaml applied while running, and the loop's own start, restart and close.
  */
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/config-schema.js';
 import { resolveConfig } from '../config/resolve-config.js';
@@ -113,7 +113,9 @@ export class WatchHost implements DevLoopHost {
   watchTargets(): WatchTarget[] {
     const targets: WatchTarget[] = [...this.#sup.runtimes()].map((r) => {
       const m = r.manifest;
-      const files = [...r.build.compiled.sources, ...r.build.compiled.settings, m.manifestFile, m.configFile, m.configSchemaFile].filter((f): f is string => f !== undefined);
+      // A package.json or tsconfig.json written nearer the sources (within the project) takes over.
+      const absent = r.build.compiled.absentSettings.filter((f) => !relative(this.#sup.root, f).startsWith('..'));
+      const files = [...r.build.compiled.sources, ...r.build.compiled.settings, ...absent, m.manifestFile, m.configFile, m.configSchemaFile].filter((f): f is string => f !== undefined);
       return { name: r.name, dir: m.dir, files: [...new Set(files)], packages: r.build.compiled.packages };
     });
     for (const broken of this.#broken.values()) targets.push({ name: `broken:${broken.dir}`, dir: broken.dir, files: broken.files });

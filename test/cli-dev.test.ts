@@ -245,6 +245,27 @@ test('dev plugin validate --watch validates again on every save', async () => {
   }
 });
 
+test('dev plugin validate --watch validates again when a file the plugin imports from outside its folder is saved', async () => {
+  const shared = join(dir, 'shared', 'greeting.ts');
+  mkdirSync(join(dir, 'shared'), { recursive: true });
+  writeFileSync(shared, "export const greeting = 'hi';\n");
+  const plugin = join(dir, 'plugins', 'uses-shared');
+  mkdirSync(plugin, { recursive: true });
+  writeFileSync(join(plugin, 'package.json'), JSON.stringify({ name: 'uses-shared', version: '1.0.0', type: 'module', main: 'index.ts' }));
+  writeFileSync(join(plugin, 'index.ts'), "import { greeting } from '../../shared/greeting.ts';\nexport default { commands: { hi: () => greeting } };\n");
+  const watch = new CliProcess(dir, ['dev', 'plugin', 'validate', 'uses-shared', '--watch']);
+  try {
+    await watch.waitFor(/uses-shared 1\.0\.0 is valid[^]*watching plugins\/uses-shared for changes/);
+    writeFileSync(shared, 'export const greeting = ;\n');
+    await watch.waitFor(/changed: \.\.\/\.\.\/shared\/greeting\.ts; validating again[^]*FAIL +compile +PLUGVISOR_COMPILE_FAILED: .*greeting\.ts/);
+    assert.equal(await watch.stop('SIGINT'), 0);
+  } finally {
+    await watch.stop('SIGKILL');
+    rmSync(plugin, { recursive: true, force: true });
+    rmSync(join(dir, 'shared'), { recursive: true, force: true });
+  }
+});
+
 test('dev plugin test --hot-reload runs the tests again on save', async () => {
   const testFile = join(dir, 'plugins', 'my-command', 'index.test.mjs');
   const tests = new CliProcess(dir, ['dev', 'plugin', 'test', 'my-command', '--hot-reload']);

@@ -60,9 +60,11 @@ export function registerDevPluginCommands(plugin: Command): void {
         return;
       }
       untilSignal(() => host?.close());
-      await watchFolder(dir, async (changed) => {
+      await watchFolder(dir, async (changed, watchToo) => {
         if (!o.json) print(`${new Date().toLocaleTimeString()} ${changed.length === 0 ? 'validating' : `changed: ${changed.map((f) => relative(dir, f)).join(', ')}; validating again`}`);
-        show(await validate());
+        const report = await validate();
+        show(report);
+        await watchToo(report.files ?? []);
         // As `test --hot-reload` does: after the report, a silent terminal would look hung.
         if (!o.json) print(`watching ${relative(process.cwd(), dir) || '.'} for changes (Ctrl-C to stop)`);
       });
@@ -162,25 +164,38 @@ export function registerDevPluginCommands(plugin: Command): void {
     });
 }
 
-/** Call `onChange` now, then after every burst of changes in `dir` (node_modules and dot files aside), one at a time. */
-async function watchFolder(dir: string, onChange: (changed: string[]) => Promise<void>): Promise<FSWatcher> {
+/**
+ * Call `onChange` now, then after every burst of changes in `dir` (node_modules and dot files
+ * aside), one at a time. `watchToo` watches more files from then on: the plugin's files outside
+ * its folder (a shared helper, the project's tsconfig.json) or in node_modules (an extended config).
+ */
+async function watchFolder(dir: string, onChange: (changed: string[], watchToo: (files: readonly string[]) => Promise<void>) => Promise<void>): Promise<FSWatcher> {
   const { watch } = await import('chokidar');
   let pending = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let chain = onChange([]);
-  const watcher = watch(dir, {
-    ignoreInitial: true,
-    ignored: (path) => /(^|[/\\])(node_modules|\.[^/\\]+)([/\\]|$)/.test(relative(dir, path)),
-  });
-  watcher.on('all', (_event, path) => {
+  const onEvent = (_event: string, path: string): void => {
     pending.add(path);
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(() => {
       const changed = [...pending];
       pending = new Set();
-      chain = chain.then(() => onChange(changed)).catch((err: Error) => print(`error: ${err.message}`));
+      chain = chain.then(() => onChange(changed, watchToo)).catch((err: Error) => print(`error: ${err.message}`));
     }, 150);
-  });
+  };
+  const ignored = (path: string): boolean => /(^|[/\\])(node_modules|\.[^/\\]+)([/\\]|$)/.test(relative(dir, path));
+  const extra = new Set<string>();
+  const watchToo = async (files: readonly string[]): Promise<void> => {
+    const added = files.filter((f) => !extra.has(f) && ignored(f));
+    if (added.length === 0) return;
+    for (const f of added) extra.add(f);
+    await ready(watch(added, { ignoreInitial: true }).on('all', onEvent));
+  };
+  let chain = onChange([], watchToo);
+  return ready(watch(dir, { ignoreInitial: true, ignored }).on('all', onEvent));
+}
+
+/** The watcher, once its initial scan is done. */
+async function ready(watcher: FSWatcher): Promise<FSWatcher> {
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return watcher;
 }

@@ -42,6 +42,12 @@ export interface ValidationReport {
   version?: string;
   steps: ValidationStep[];
   shape?: PluginShape;
+  /**
+   * The files the plugin was made of, once the compile step passed: its sources (a helper outside
+   * its folder too), the package.json and tsconfig.json they compile with (and the configs that
+   * extends), its package.json, config file and schema. What `validate --watch` watches.
+   */
+  files?: string[];
   /** The first failure, with the step it happened in. */
   error?: PlugvisorError & { step: ValidationStepName };
   durationMs: number;
@@ -93,6 +99,7 @@ export async function validatePlugin(dir: string, options: ValidateOptions): Pro
     report.version = manifest.version;
     const compiled = await run('compile', () => compilePlugin(manifest.name, manifest.entryFile, options.cacheDir),
       (c) => `${c.sources.length} source file${c.sources.length === 1 ? '' : 's'}${c.cached ? ' (compile cache)' : `, ${Math.round(c.compileMs)} ms`}`);
+    report.files = [...new Set([...compiled.sources, ...compiled.settings, manifest.manifestFile, manifest.configFile, manifest.configSchemaFile].filter((f): f is string => f !== undefined))];
     const config = await run('config', () => loadPluginConfig(manifest),
       () => (manifest.configFile === undefined ? 'no config file' : `${manifest.configFile}${manifest.configSchemaFile ? ' matches its schema' : ''}`));
     const deps = Object.entries(manifest.dependsOn);

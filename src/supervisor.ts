@@ -34,7 +34,7 @@ import { Mutex } from './mutex.js';
 import { StateBackups } from './state/state-backups.js';
 import { WatchHost, type WatchObserver } from './watch/watch-host.js';
 export type { WatchObserver } from './watch/watch-host.js';
-import type { PluginWatcher } from './watch/plugin-watcher.js';
+import type { PluginWatcher, WatchTarget } from './watch/plugin-watcher.js';
 import { installMissingDependencies } from './plugin/install-deps.js';
 import { checkReloadOptions, checkSupervisorOptions } from './supervisor-options.js';
 
@@ -449,6 +449,15 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> {
       const group = this.#loadOrder().filter((n) => wanted.has(n)).map((n) => this.#require(n));
       return this.#runReload(group, options);
     });
+  }
+
+  /**
+   * The files a loaded plugin is made of as the watcher follows them (its sources wherever they
+   * are, the package.json and tsconfig.json they compile with, its config file) and its npm
+   * packages: what a watcher of its own (`plugins dev`) watches too.
+   */
+  watchTarget(name: string): WatchTarget | undefined {
+    return this.#watch.watchTargets().find((t) => t.name === name);
   }
 
   /** The file watcher, while watching is on (for tools that want to see what it sees). */

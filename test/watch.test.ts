@@ -5,6 +5,7 @@ import { test, type TestContext } from 'node:test';
 import { Supervisor } from 'plugvisor';
 import pino from 'pino';
 import { settlesWithin } from '../src/settles-within.js';
+import { PluginWatches } from '../src/control/plugin-watches.js';
 import { PluginWatcher } from '../src/watch/plugin-watcher.js';
 import { nextEvent, tempDir, writePlugin, type PluginFiles } from './helpers.js';
 import { writeVersioned } from './reload-helpers.js';
@@ -140,6 +141,24 @@ test('a tsconfig.json written nearer a plugin\'s sources than the one they compi
   const sup = await watching(t, root, { plugins: [{ path: 'plugins/p' }] });
   assert.equal(await sup.call('p', 'v'), 1);
   await savedReloads(sup, dir, { 'tsconfig.json': { compilerOptions: { paths: { '@t/*': ['./t2/*'] } } } }, 2);
+});
+
+test('a plugin watched on its own (plugins dev, load --watch; the host not watching) reloads when a file it imports from outside its folder is saved', { timeout: 30_000 }, async (t) => {
+  const root = tempDir(t);
+  const shared = writePlugin(join(root, 'shared'), { 'greeting.ts': 'export const G = 1;\n' });
+  writePlugin(join(root, 'plugins', 'p'), {
+    'package.json': { name: 'p', version: '1.0.0', type: 'module', main: 'index.ts' },
+    'index.ts': "import { G } from '../../shared/greeting.ts';\nexport default { commands: { v: () => G } };\n",
+  });
+  const sup = new Supervisor({ root, config: { log_level: 'silent', safety: FAST, plugins: [{ path: 'plugins/p' }] } });
+  t.after(() => sup.stop());
+  await sup.start();
+  const watches = new PluginWatches(sup, sup.log);
+  t.after(() => watches.close());
+  const held = new AbortController();
+  t.after(() => held.abort());
+  assert.equal((await watches.hold('p', true, () => undefined, held.signal)).type, 'watching');
+  await savedReloads(sup, shared, { 'greeting.ts': 'export const G = 2;\n' }, 2);
 });
 
 test('a file added beside an import that now takes it (util.ts beside util.js) reloads the plugin', { timeout: 30_000 }, async (t) => {

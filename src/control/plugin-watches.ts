@@ -6,13 +6,14 @@
  *                                         them only when reload.automatic is off (or it would
  *                                         reload twice)
  *                                  no ──▶ a PluginWatcher of our own on the plugin's folder (and its
- *                                         config files), batches become sup.reload(name)
+ *                                         config files, and the files it is made of outside the
+ *                                         folder), batches become sup.reload(name)
  *   either way, the supervisor's 'reload' and 'rollback' events for the plugin are relayed.
  *
  * A session lives while someone holds it: a `plugins dev` client (until it disconnects), or the
  * plugin itself after `load --watch` (until it is unloaded).
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import picomatch from 'picomatch';
@@ -106,9 +107,11 @@ class WatchSession {
       cooldownMs: sup.config.safety.cooldownSeconds * 1000,
       log: this.#log,
       targets: () => {
-        const files = [...listSources(dir), ...configFiles(dir)];
-        this.#files = files.length;
-        return [{ name, dir, files }];
+        // Its files outside its folder too (a shared helper, the project's tsconfig.json).
+        const own = sup.watchTarget(name);
+        const files = [...new Set([...listSources(dir), ...configFiles(dir), ...(own?.files ?? [])])];
+        this.#files = files.filter((f) => existsSync(f)).length;
+        return [{ name, dir, files, packages: own?.packages }];
       },
       onBatch: async (batch) => {
         const action = this.autoReload ? 'reload' : 'none';

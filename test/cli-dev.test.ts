@@ -279,6 +279,28 @@ test('dev plugin test --hot-reload runs the tests again on save', async () => {
   }
 });
 
+test('dev plugin test --hot-reload runs the tests again when a file the plugin imports from outside its folder is saved', async () => {
+  const shared = join(dir, 'shared-t', 'greeting.ts');
+  mkdirSync(join(dir, 'shared-t'), { recursive: true });
+  writeFileSync(shared, "export const greeting = 'hi';\n");
+  const plugin = join(dir, 'plugins', 'tests-shared');
+  mkdirSync(plugin, { recursive: true });
+  writeFileSync(join(plugin, 'package.json'), JSON.stringify({ name: 'tests-shared', version: '1.0.0', type: 'module', main: 'index.ts' }));
+  writeFileSync(join(plugin, 'index.ts'), "import { greeting } from '../../shared-t/greeting.ts';\nexport default { commands: { hi: () => greeting } };\n");
+  writeFileSync(join(plugin, 'index.test.mjs'), "import { test } from 'node:test';\ntest('runs', () => {});\n");
+  const tests = new CliProcess(dir, ['dev', 'plugin', 'test', 'tests-shared', '--hot-reload']);
+  try {
+    await tests.waitFor(/tests of tests-shared passed; watching for changes/, 60_000);
+    writeFileSync(shared, "export const greeting = 'hello';\n");
+    await tests.waitFor(/changed: \.\.\/\.\.\/shared-t\/greeting\.ts; running again the tests of tests-shared/, 60_000);
+    assert.equal(await tests.stop('SIGINT'), 0);
+  } finally {
+    await tests.stop('SIGKILL');
+    rmSync(plugin, { recursive: true, force: true });
+    rmSync(join(dir, 'shared-t'), { recursive: true, force: true });
+  }
+});
+
 test('debug-watcher --test-events: the watcher sees a touch, maps it to its plugin, and reloads nothing', async () => {
   const before = (await cliJson(dir, ['plugins', 'info', 'my-stateful'])).reloadCount;
   const text = await cli(dir, ['plugins', 'debug-watcher', '--test-events', '--plugin', 'my-stateful']);

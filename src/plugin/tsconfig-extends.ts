@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 
 /** Every config `config` extends, directly or through another one (`config` itself not included). */
 export function extendedConfigs(config: string): string[] {
@@ -29,7 +30,11 @@ export function extendedConfigs(config: string): string[] {
 function extendsOf(file: string): string[] {
   let value: unknown;
   try {
-    value = (JSON.parse(stripJsonComments(readFileSync(file, 'utf8'))) as { extends?: unknown }).extends;
+    // tsconfig.json allows comments and trailing commas; jsonc-parser reads them as tsc does.
+    const errors: ParseError[] = [];
+    const parsed = parseJsonc(readFileSync(file, 'utf8'), errors, { allowTrailingComma: true }) as { extends?: unknown } | undefined;
+    if (errors.length > 0) return [];
+    value = parsed?.extends;
   } catch {
     return [];
   }
@@ -85,26 +90,4 @@ function exportsTarget(pkgDir: string, subpath: string): string | undefined {
 
 function firstFile(candidates: string[]): string | undefined {
   return candidates.find((f) => existsSync(f) && statSync(f).isFile());
-}
-
-/** JSON with the comments and trailing commas tsconfig.json allows, made plain JSON. */
-export function stripJsonComments(text: string): string {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '"') {
-      const start = i;
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
-      out += text.slice(start, i + 1);
-    } else if (c === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++;
-      out += '\n';
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      i = end < 0 ? text.length : end + 1;
-    } else {
-      out += c;
-    }
-  }
-  return out.replace(/,(\s*[}\]])/g, '$1');
 }

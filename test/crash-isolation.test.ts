@@ -275,6 +275,35 @@ export default { commands: { echo: (ctx, v) => v } };`,
   assert.equal(await sup.call('early', 'echo', 'reloaded'), 'reloaded');
 });
 
+test('replies a plugin forges on parentPort with an unreadable error are dropped: its calls, health() and stop() are still answered', { timeout: 20_000 }, async (t) => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  const sup = await startSupervisor(t, { root: tempDir(t), logger });
+  const dir = writePlugin(tempDir(t), {
+    'package.json': { name: 'forger', version: '1.0.0', type: 'module', main: 'index.js' },
+    'index.js': `import { parentPort, workerData } from 'node:worker_threads';
+const forged = new Set();
+// Shaped like the first answer to a call and to a request plugvisor waits for, with an error it cannot read (e: null).
+const forge = (m) => {
+  if (m?.t === 'batch') for (const one of m.m) forge(one);
+  if (forged.has(m?.t)) return;
+  forged.add(m?.t);
+  if (m?.t === 'call') parentPort.postMessage({ t: 'err', id: m.id, g: workerData.generation, e: null });
+  if (m?.t === 'req') parentPort.postMessage({ t: 'res', id: m.id, ok: false, e: null });
+};
+export default {
+  commands: { arm() { parentPort.on('message', forge); return 'armed'; }, echo: (ctx, v) => v },
+  health: () => ({ ok: true }),
+};`,
+  });
+  await sup.load(dir);
+  assert.equal(await sup.call('forger', 'arm'), 'armed');
+  assert.equal(await sup.call('forger', 'echo', 'answered'), 'answered');
+  assert.deepEqual(await sup.health('forger'), { ok: true });
+  await sup.stop();
+  assert.equal(lines.filter((l) => /parentPort: dropped/.test(l)).length, 1);
+});
+
 test('odd results (a thenable that calls back twice or throws, a revoked proxy) fail only their call; the worker lives and reloads', async (t) => {
   const dir = writePlugin(tempDir(t), {
     'package.json': { name: 'odd-results', version: '1.0.0', type: 'module', main: 'index.js' },

@@ -561,12 +561,16 @@ export class PluginRuntime implements ManagedPlugin {
       this.stats.lateReplies++;
       return;
     }
-    this.#calls.take(reply.id);
+    // Read before the call is taken: a malformed error (the plugin can post on parentPort) throws
+    // here and is dropped as a stray message, leaving the call to its answer or its timeout.
     if (reply.t === 'ok') {
+      this.#calls.take(reply.id);
       call.resolve(reply.v);
     } else {
+      const err = fromWireError(reply.e, 'PLUGVISOR_COMMAND_FAILED', { plugin: this.name, command: call.command });
+      this.#calls.take(reply.id);
       this.stats.errors++;
-      call.reject(fromWireError(reply.e, 'PLUGVISOR_COMMAND_FAILED', { plugin: this.name, command: call.command }));
+      call.reject(err);
     }
     if (this.#drainWaiters.length > 0) this.#checkDrained();
   }

@@ -269,10 +269,13 @@ export class WorkerTransport {
   #settleControl(msg: ControlResponse): void {
     const pending = this.#control.get(msg.id);
     if (pending === undefined) return;
+    // Read before the request is taken: a malformed error (the plugin can post on parentPort) throws
+    // here and is dropped as a stray message, leaving the request to its answer or its timeout.
+    const err = msg.ok ? undefined : fromWireError(msg.e, 'PLUGVISOR_COMMAND_FAILED', { plugin: this.plugin, op: pending.op });
     this.#control.delete(msg.id);
     clearTimeout(pending.timer);
     if (msg.ok) pending.resolve(msg.v);
-    else pending.reject(fromWireError(msg.e, 'PLUGVISOR_COMMAND_FAILED', { plugin: this.plugin, op: pending.op }));
+    else pending.reject(err!);
   }
 
   #failControl(death: WorkerDeath): void {

@@ -104,7 +104,7 @@ export function registerDevPluginCommands(plugin: Command): void {
       }
       let running: ChildProcess | undefined;
       untilSignal(() => running?.kill());
-      const { pluginFiles } = await import('../plugin/validate-plugin.js');
+      const { compiledFilesOf } = await import('../plugin/plugin-made-of.js');
       await watchFolder(dir, async (changed, watchToo) => {
         running?.kill();
         print(`${new Date().toLocaleTimeString()} ${changed.length === 0 ? 'running' : `changed: ${changed.map((f) => relative(dir, f)).join(', ')}; running again`} the tests of ${name}`);
@@ -117,7 +117,7 @@ export function registerDevPluginCommands(plugin: Command): void {
         }
         running = undefined;
         // The plugin's files outside its folder too (a shared helper it imports).
-        await watchToo(await pluginFiles(dir, join(root, '.plugvisor', 'cache')));
+        await watchToo(await compiledFilesOf(dir, join(root, '.plugvisor', 'cache')));
         print(`${new Date().toLocaleTimeString()} tests of ${name} ${code === 0 ? 'passed' : `failed (exit ${code})`}; watching for changes (Ctrl-C to stop)`);
       });
     });

@@ -21,6 +21,7 @@ import { WorkerTransport } from '../runtime/worker-transport.js';
 import semver from 'semver';
 import { compilePlugin, type CompiledPlugin } from './compile-plugin.js';
 import { readManifest, type PluginManifest } from './manifest.js';
+import { filesOfPlugin } from './plugin-made-of.js';
 import { loadPluginConfig } from './plugin-config.js';
 
 export type ValidationStepName = 'manifest' | 'compile' | 'config' | 'dependencies' | 'load' | 'activate' | 'health' | 'state';
@@ -99,7 +100,7 @@ export async function validatePlugin(dir: string, options: ValidateOptions): Pro
     report.version = manifest.version;
     const compiled = await run('compile', () => compilePlugin(manifest.name, manifest.entryFile, options.cacheDir),
       (c) => `${c.sources.length} source file${c.sources.length === 1 ? '' : 's'}${c.cached ? ' (compile cache)' : `, ${Math.round(c.compileMs)} ms`}`);
-    report.files = filesOf(manifest, compiled);
+    report.files = filesOfPlugin(manifest, compiled);
     const config = await run('config', () => loadPluginConfig(manifest),
       () => (manifest.configFile === undefined ? 'no config file' : `${manifest.configFile}${manifest.configSchemaFile ? ' matches its schema' : ''}`));
     const deps = Object.entries(manifest.dependsOn);
@@ -139,21 +140,6 @@ export async function validatePlugin(dir: string, options: ValidateOptions): Pro
     report.durationMs = performance.now() - t0;
   }
   return report;
-}
-
-/** What a plugin is made of: its sources, the package.json and tsconfig.json they compile with, its package.json, config file and schema. */
-function filesOf(manifest: PluginManifest, compiled: CompiledPlugin): string[] {
-  return [...new Set([...compiled.sources, ...compiled.settings, manifest.manifestFile, manifest.configFile, manifest.configSchemaFile].filter((f): f is string => f !== undefined))];
-}
-
-/** The files the plugin in `dir` is made of (see ValidationReport.files), compiled as a reload would; [] when it does not compile. */
-export async function pluginFiles(dir: string, cacheDir: string): Promise<string[]> {
-  try {
-    const manifest = readManifest(dir, { checkEngines: false });
-    return filesOf(manifest, await compilePlugin(manifest.name, manifest.entryFile, cacheDir));
-  } catch {
-    return [];
-  }
 }
 
 function checkDependencies(manifest: PluginManifest, loadedVersion: (name: string) => string | undefined): void {

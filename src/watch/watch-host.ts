@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/config-schema.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { entryCandidates, type PluginManifest } from '../plugin/manifest.js';
+import { filesOfPlugin } from '../plugin/plugin-made-of.js';
 import { loadPluginConfig } from '../plugin/plugin-config.js';
 import { resolvePluginDir, type LoadSource } from '../plugin/resolve-source.js';
 import type { ReloadResult } from '../reload/reload-result.js';
@@ -115,8 +116,7 @@ export class WatchHost implements DevLoopHost {
       const m = r.manifest;
       // A package.json or tsconfig.json written nearer the sources (within the project) takes over.
       const absent = r.build.compiled.absentSettings.filter((f) => !relative(this.#sup.root, f).startsWith('..'));
-      const files = [...r.build.compiled.sources, ...r.build.compiled.settings, ...absent, m.manifestFile, m.configFile, m.configSchemaFile].filter((f): f is string => f !== undefined);
-      return { name: r.name, dir: m.dir, files: [...new Set(files)], packages: r.build.compiled.packages };
+      return { name: r.name, dir: m.dir, files: [...new Set([...filesOfPlugin(m, r.build.compiled), ...absent])], packages: r.build.compiled.packages };
     });
     for (const broken of this.#broken.values()) targets.push({ name: `broken:${broken.dir}`, dir: broken.dir, files: broken.files });
     return targets;
